@@ -1,0 +1,87 @@
+"""Render every refusal as ``{"error": {"code", "message", "details"}}`` with its HTTP status."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+
+from meterhub.errors import MeterhubError, PayloadTooLarge, TooManyAttempts
+
+
+def error_response(exc: MeterhubError) -> JSONResponse:
+    headers = {}
+    if isinstance(exc, TooManyAttempts):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse({"error": exc.as_dict()}, status_code=exc.status, headers=headers)
+
+
+def _validation_details(exc: RequestValidationError) -> tuple[str, str, list[dict[str, object]]]:
+    details: list[dict[str, object]] = []
+    code, message = "invalid_input", "the request does not match the schema"
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        if err.get("type") == "json_invalid":
+            code, message = "malformed_json", "the request body is not valid JSON"
+        elif err.get("type") == "extra_forbidden":
+            code = "unknown_field"
+            message = f"unknown field {loc[-1]!r}" if loc else "unknown field"
+        details.append({"field": ".".join(loc), "problem": str(err.get("msg", ""))})
+    if code == "invalid_input" and details:
+        message = f"{details[0]['field']}: {details[0]['problem']}"
+    return code, message, details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(MeterhubError)
+    async def _meterhub(request: Request, exc: MeterhubError) -> Response:
+        if request.url.path.startswith("/portal") and hasattr(app.state, "render_portal_error"):
+            return app.state.render_portal_error(request, exc)  # type: ignore[no-any-return]
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        code, message, details = _validation_details(exc)
+        return JSONResponse(
+            {"error": {"code": code, "message": message, "details": details}},
+            status_code=422 if code != "malformed_json" else 400,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
+        code = codes.get(exc.status_code, "http_error")
+        return JSONResponse(
+            {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code
+        )
+
+
+class BodySizeLimit(BaseHTTPMiddleware):
+    """Refuse bodies over the configured size before anything reads them."""
+
+    def __init__(self, app: object, max_bytes: int) -> None:
+        super().__init__(app)  # type: ignore[arg-type]
+        self.max_bytes = max_bytes
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        length = request.headers.get("content-length")
+        limit = self.max_bytes
+        if request.url.path.startswith("/portal/import"):
+            limit = limit * 64
+        too_big = PayloadTooLarge(f"the body is larger than {limit} bytes")
+        if length is not None:
+            try:
+                if int(length) > limit:
+                    return error_response(too_big)
+            except ValueError:
+                return error_response(PayloadTooLarge("bad Content-Length", code="bad_length"))
+        elif request.method in ("POST", "PUT", "PATCH"):
+            body = await request.body()
+            if len(body) > limit:
+                return error_response(too_big)
+        return await call_next(request)

@@ -1,0 +1,47 @@
+"""``create_app()``: the REST API under ``/api/v1`` and the portal under ``/portal``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
+
+from meterhub import __version__
+from meterhub.api.errors import BodySizeLimit, install_error_handlers
+from meterhub.config import Settings, get_settings
+from meterhub.inventory.endpoints import router as inventory_router
+from meterhub.parties.endpoints import router as parties_router
+from meterhub.portal.routes import install_portal
+from meterhub.registration.endpoints import router as registration_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="meterhub",
+        version=__version__,
+        description="Central services of the GB smart-metering industry.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(parties_router)
+    api.include_router(registration_router)
+    api.include_router(inventory_router)
+    app.include_router(api)
+
+    install_portal(app, settings)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/portal/", status_code=303)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

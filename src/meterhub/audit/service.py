@@ -1,0 +1,59 @@
+"""Writing and reading the audit log. Every service that changes data calls ``record``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from meterhub.audit.models import AuditEntry
+from meterhub.kit.clock import utcnow
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, through which interface: carried from the edge into every service call."""
+
+    name: str
+    party_id: int | None
+    interface: str  # api | portal | cli | import | system
+    user_id: int | None = None
+    is_operator: bool = False
+
+    @classmethod
+    def system(cls, interface: str = "system") -> Actor:
+        return cls(name="system", party_id=None, interface=interface, is_operator=True)
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str,
+    changes: dict[str, Any],
+) -> AuditEntry:
+    entry = AuditEntry(
+        at=utcnow(),
+        actor=actor.name,
+        actor_party_id=actor.party_id,
+        interface=actor.interface,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        changes=changes,
+    )
+    session.add(entry)
+    return entry
+
+
+def entries_for(session: Session, *, object_type: str, object_id: str) -> list[AuditEntry]:
+    stmt = (
+        select(AuditEntry)
+        .where(AuditEntry.object_type == object_type, AuditEntry.object_id == object_id)
+        .order_by(AuditEntry.id)
+    )
+    return list(session.scalars(stmt))

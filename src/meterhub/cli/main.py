@@ -1,0 +1,57 @@
+"""``meterhub``: the operator's command line."""
+
+from __future__ import annotations
+
+import typer
+
+from meterhub.cli.common import console, friendly_errors
+from meterhub.config import get_settings
+
+app = typer.Typer(
+    name="meterhub",
+    help="Central services of the GB smart-metering industry.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+@friendly_errors
+def db_upgrade(revision: str = typer.Argument("head", help="Alembic revision")) -> None:
+    """Create or migrate the database named by METERHUB_DATABASE_URL."""
+    from meterhub.db.migrate import current_revision, upgrade
+
+    url = get_settings().database_url
+    upgrade(url, revision)
+    console.print(f"database at revision {current_revision(url)}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+    workers: int = typer.Option(1, help="Worker processes"),
+) -> None:
+    """Run the hub: REST API at /api/v1, portal at /portal."""
+    import uvicorn
+
+    console.print(f"meterhub on http://{host}:{port}/ (portal /portal/, API /api/v1/docs)")
+    uvicorn.run(
+        "meterhub.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+def _register_subcommands() -> None:
+    from meterhub.cli import admin
+
+    admin.register(app)
+
+
+_register_subcommands()

@@ -1,0 +1,47 @@
+"""One Settings class for the whole hub, read from ``METERHUB_*`` environment variables.
+
+SQLite in the working directory is the embedded default, so ``meterhub serve`` needs no set-up;
+production points ``METERHUB_DATABASE_URL`` at PostgreSQL (``postgresql+psycopg://...``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="METERHUB_", extra="ignore")
+
+    database_url: str = "sqlite:///meterhub.db"
+    secret_key: str = Field(default="", description="Signs portal session cookies and CSRF tokens.")
+    secret_key_file: Path = Path(".meterhub-secret")
+    max_body_bytes: int = 1_048_576
+    max_csv_bytes: int = 512 * 1_048_576
+    session_max_age_seconds: int = 8 * 3600
+    login_failures_before_delay: int = 3
+    login_max_delay_seconds: float = 30.0
+    cookie_secure: bool = False
+    page_size_default: int = 50
+    page_size_max: int = 1000
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one kept in ``secret_key_file`` so sessions survive restarts."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.secret_key_file
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

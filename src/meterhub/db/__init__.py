@@ -1,0 +1,1 @@
+"""Database plumbing: the declarative Base, engines and sessions, and shipped Alembic migrations."""

@@ -1,0 +1,379 @@
+"""Smart Metering Inventory rules.
+
+Who sees a device: the party holding it (``owner_party_id``, set for Communications Hubs), the
+supplier, shipper and network operator registered to its meter point today, and agents those
+suppliers appoint today. The hub operator sees all. Anything else is a 404, never a 403, so a
+party cannot learn that another party's device exists.
+
+Every change of status, owner or link appends a ``DeviceHistory`` row and an audit entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from meterhub.audit.service import Actor, record
+from meterhub.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from meterhub.inventory.catalogue import (
+    ALLOWED_TRANSITIONS,
+    SMETS_VERSIONS,
+    CspRegion,
+    DeviceStatus,
+    DeviceType,
+    parse_enum,
+)
+from meterhub.inventory.models import Device, DeviceHistory
+from meterhub.kit.clock import today, utcnow
+from meterhub.kit.ids import normalise_eui64, normalise_mpxn
+from meterhub.kit.pagination import decode_cursor, encode_cursor
+from meterhub.parties.service import party_by_code, suppliers_represented_by
+from meterhub.registration.models import MeterPoint, Registration
+
+SORTABLE = (
+    "device_id",
+    "device_type",
+    "model",
+    "manufacturer",
+    "firmware_version",
+    "status",
+    "csp_region",
+    "updated_at",
+)
+
+
+@dataclass(frozen=True)
+class DeviceFilter:
+    device_type: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    firmware_version: str | None = None
+    status: str | None = None
+    csp_region: str | None = None
+    smets_version: str | None = None
+    mpxn: str | None = None
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class DevicePage:
+    items: list[Device]
+    next_cursor: str | None
+
+
+def visible_clause(
+    session: Session, actor: Actor, on_day: date | None = None
+) -> ColumnElement[bool]:
+    """SQL condition: the actor may see the device (see the module docstring)."""
+    if actor.is_operator:
+        return true()
+    if actor.party_id is None:
+        return false()
+    day = on_day or today()
+    party = actor.party_id
+    represented = suppliers_represented_by(session, agent_party_id=party, day=day)
+    holders = or_(
+        Registration.supplier_party_id == party,
+        Registration.shipper_party_id == party,
+        Registration.network_operator_party_id == party,
+        Registration.supplier_party_id.in_(represented) if represented else false(),
+    )
+    registered = exists().where(
+        Registration.mpxn == Device.mpxn,
+        Registration.effective_from <= day,
+        or_(Registration.effective_to.is_(None), Registration.effective_to >= day),
+        holders,
+    )
+    return or_(Device.owner_party_id == party, registered)
+
+
+def get_device(session: Session, *, actor: Actor, device_id: str) -> Device:
+    device_id = normalise_eui64(device_id)
+    stmt = select(Device).where(Device.device_id == device_id, visible_clause(session, actor))
+    device = session.scalar(stmt)
+    if device is None:
+        raise NotFound(f"no device {device_id}")
+    return device
+
+
+def _filtered(session: Session, actor: Actor, flt: DeviceFilter) -> Select[Device]:
+    stmt = select(Device).where(visible_clause(session, actor))
+    if flt.device_type:
+        stmt = stmt.where(
+            Device.device_type == parse_enum(DeviceType, flt.device_type, "device type").value
+        )
+    if flt.status:
+        stmt = stmt.where(Device.status == parse_enum(DeviceStatus, flt.status, "status").value)
+    if flt.csp_region:
+        stmt = stmt.where(
+            Device.csp_region == parse_enum(CspRegion, flt.csp_region, "region").value
+        )
+    if flt.manufacturer:
+        stmt = stmt.where(Device.manufacturer == flt.manufacturer)
+    if flt.model:
+        stmt = stmt.where(Device.model == flt.model)
+    if flt.firmware_version:
+        stmt = stmt.where(Device.firmware_version == flt.firmware_version)
+    if flt.smets_version:
+        stmt = stmt.where(Device.smets_version == flt.smets_version)
+    if flt.mpxn:
+        stmt = stmt.where(Device.mpxn == normalise_mpxn(flt.mpxn))
+    if flt.owner:
+        owner = party_by_code(session, flt.owner)
+        stmt = stmt.where(Device.owner_party_id == (owner.id if owner else -1))
+    return stmt
+
+
+def list_devices(
+    session: Session,
+    *,
+    actor: Actor,
+    flt: DeviceFilter,
+    sort: str = "device_id",
+    limit: int = 50,
+    cursor: str | None = None,
+) -> DevicePage:
+    """One page of the devices the actor may see, filtered and sorted, with a keyset cursor."""
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key not in SORTABLE:
+        raise InvalidInput(f"cannot sort by {key!r}; one of {', '.join(SORTABLE)}", code="bad_sort")
+    if not 1 <= limit <= 10_000:
+        raise InvalidInput("limit must be between 1 and 10000", code="bad_limit")
+    column = getattr(Device, key)
+    stmt = _filtered(session, actor, flt)
+    if cursor:
+        values = decode_cursor(cursor)
+        if len(values) != 2:
+            raise InvalidInput("cursor is not one this hub issued", code="bad_cursor")
+        last_key: Any = values[0]
+        if key == "updated_at":
+            from datetime import datetime
+
+            last_key = datetime.fromisoformat(str(values[0]))
+        if key == "device_id":
+            cond = Device.device_id < values[1] if descending else Device.device_id > values[1]
+        elif descending:
+            cond = or_(column < last_key, and_(column == last_key, Device.device_id < values[1]))
+        else:
+            cond = or_(column > last_key, and_(column == last_key, Device.device_id > values[1]))
+        stmt = stmt.where(cond)
+    order = [column.desc(), Device.device_id.desc()] if descending else [column, Device.device_id]
+    if key == "device_id":
+        order = order[:1]
+    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        sort_value = getattr(last, key)
+        next_cursor = encode_cursor(
+            [
+                sort_value.isoformat() if hasattr(sort_value, "isoformat") else sort_value,
+                last.device_id,
+            ]
+        )
+    return DevicePage(items=rows, next_cursor=next_cursor)
+
+
+def facet_values(session: Session, *, actor: Actor, column: str) -> list[str]:
+    """Distinct values of ``column`` among the devices the actor sees (for filter drop-downs)."""
+    if column not in ("manufacturer", "model", "firmware_version", "smets_version"):
+        raise InvalidInput(f"no facet {column}", code="bad_facet")
+    col = getattr(Device, column)
+    stmt = select(col).where(visible_clause(session, actor)).distinct().order_by(col).limit(500)
+    return [v for v in session.scalars(stmt) if v is not None]
+
+
+def add_device(
+    session: Session,
+    *,
+    actor: Actor,
+    device_id: str,
+    device_type: str,
+    manufacturer: str,
+    model: str,
+    firmware_version: str,
+    smets_version: str,
+    csp_region: str,
+    status: str = DeviceStatus.PENDING.value,
+    owner: str | None = None,
+    mpxn: str | None = None,
+    comms_hub_id: str | None = None,
+    reason: str = "added to inventory",
+) -> Device:
+    """Add a device to SMI. The operator adds any; a party adds devices it will hold."""
+    device_id = normalise_eui64(device_id)
+    dtype = parse_enum(DeviceType, device_type, "device type")
+    dstatus = parse_enum(DeviceStatus, status, "status")
+    region = parse_enum(CspRegion, csp_region, "region")
+    if smets_version not in SMETS_VERSIONS:
+        raise InvalidInput(
+            f"unknown SMETS/CHTS version {smets_version!r}; one of {', '.join(SMETS_VERSIONS)}",
+            code="bad_smets_version",
+        )
+    for name, value in (
+        ("manufacturer", manufacturer),
+        ("model", model),
+        ("firmware_version", firmware_version),
+    ):
+        if not value or not value.strip() or len(value) > 80:
+            raise InvalidInput(f"{name} must be 1-80 characters", code=f"bad_{name}")
+    owner_id: int | None = None
+    if owner:
+        owner_party = party_by_code(session, owner)
+        if owner_party is None:
+            raise InvalidInput(f"no party {owner} to hold the device", code="unknown_party")
+        owner_id = owner_party.id
+    if not actor.is_operator:
+        if owner_id is None:
+            owner_id = actor.party_id
+        if owner_id != actor.party_id:
+            raise InvalidInput("a party adds devices it holds itself", code="not_your_device")
+    mp = normalise_mpxn(mpxn) if mpxn else None
+    if mp is not None and session.get(MeterPoint, mp) is None:
+        raise InvalidInput(f"no meter point {mp} is registered", code="unknown_mpxn")
+    hub = normalise_eui64(comms_hub_id, field="comms_hub_id") if comms_hub_id else None
+    if hub is not None:
+        hub_row = session.get(Device, hub)
+        if hub_row is None or hub_row.device_type != DeviceType.CHF:
+            raise InvalidInput(f"no communications hub {hub}", code="unknown_comms_hub")
+    if session.get(Device, device_id) is not None:
+        raise Conflict(f"device {device_id} is already in the inventory", code="device_exists")
+    now = utcnow()
+    device = Device(
+        device_id=device_id,
+        device_type=dtype.value,
+        manufacturer=manufacturer.strip(),
+        model=model.strip(),
+        firmware_version=firmware_version.strip(),
+        smets_version=smets_version,
+        csp_region=region.value,
+        status=dstatus.value,
+        owner_party_id=owner_id,
+        mpxn=mp,
+        comms_hub_id=hub,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(device)
+    session.add(
+        DeviceHistory(
+            device_id=device_id,
+            at=now,
+            field="status",
+            old_value=None,
+            new_value=dstatus.value,
+            actor=actor.name,
+            reason=reason,
+        )
+    )
+    record(
+        session,
+        actor=actor,
+        action="device.added",
+        object_type="device",
+        object_id=device_id,
+        changes={
+            "device_type": dtype.value,
+            "model": device.model,
+            "status": dstatus.value,
+            "owner": owner,
+            "mpxn": mp,
+        },
+    )
+    session.flush()
+    return device
+
+
+def _history(
+    session: Session,
+    device: Device,
+    actor: Actor,
+    field: str,
+    old: str | None,
+    new: str | None,
+    reason: str,
+) -> None:
+    now = utcnow()
+    session.add(
+        DeviceHistory(
+            device_id=device.device_id,
+            at=now,
+            field=field,
+            old_value=old,
+            new_value=new,
+            actor=actor.name,
+            reason=reason,
+        )
+    )
+    record(
+        session,
+        actor=actor,
+        action=f"device.{field}_changed",
+        object_type="device",
+        object_id=device.device_id,
+        changes={field: [old, new], "reason": reason},
+    )
+    device.updated_at = now
+
+
+def change_status(
+    session: Session, *, actor: Actor, device_id: str, status: str, reason: str
+) -> Device:
+    """Move a device along the status workflow (``ALLOWED_TRANSITIONS``)."""
+    device = get_device(session, actor=actor, device_id=device_id)
+    new = parse_enum(DeviceStatus, status, "status")
+    old = DeviceStatus(device.status)
+    if new not in ALLOWED_TRANSITIONS[old]:
+        allowed = ", ".join(sorted(s.value for s in ALLOWED_TRANSITIONS[old])) or "none"
+        raise InvalidTransition(
+            f"{device.device_id} cannot go from {old.value} to {new.value} (allowed: {allowed})"
+        )
+    if not reason.strip():
+        raise InvalidInput("a status change needs a reason", code="reason_required")
+    device.status = new.value
+    _history(session, device, actor, "status", old.value, new.value, reason.strip())
+    return device
+
+
+def change_owner(
+    session: Session, *, actor: Actor, device_id: str, owner: str, reason: str
+) -> Device:
+    """Pass a Communications Hub to another party (stock transfer, return to the DCC)."""
+    device = get_device(session, actor=actor, device_id=device_id)
+    if not actor.is_operator and device.owner_party_id != actor.party_id:
+        raise NotFound(f"no device {device.device_id}")
+    new_owner = party_by_code(session, owner)
+    if new_owner is None:
+        raise InvalidInput(f"no party {owner}", code="unknown_party")
+    if not reason.strip():
+        raise InvalidInput("an owner change needs a reason", code="reason_required")
+    old_owner = party_by_code_for_id(session, device.owner_party_id)
+    device.owner_party_id = new_owner.id
+    _history(session, device, actor, "owner", old_owner, new_owner.code, reason.strip())
+    return device
+
+
+def party_by_code_for_id(session: Session, party_id: int | None) -> str | None:
+    from meterhub.parties.models import Party
+
+    if party_id is None:
+        return None
+    party = session.get(Party, party_id)
+    return party.code if party else None
+
+
+def device_history(session: Session, *, actor: Actor, device_id: str) -> Sequence[DeviceHistory]:
+    device = get_device(session, actor=actor, device_id=device_id)
+    stmt = (
+        select(DeviceHistory)
+        .where(DeviceHistory.device_id == device.device_id)
+        .order_by(DeviceHistory.id)
+    )
+    return session.scalars(stmt).all()

@@ -1,0 +1,25 @@
+"""Opaque cursors for keyset pagination: stable under inserts, cheap at any depth."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from meterhub.errors import InvalidInput
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("cursor is not one this hub issued", code="bad_cursor") from exc
+    if not isinstance(values, list):
+        raise InvalidInput("cursor is not one this hub issued", code="bad_cursor")
+    return values

@@ -1,0 +1,141 @@
+"""``/api/v1/me``, ``/parties`` and ``/appointments``."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Query
+
+from meterhub.api.deps import CurrentActor, CurrentUser, DbSession
+from meterhub.errors import NotFound
+from meterhub.kit.clock import today
+from meterhub.parties import service
+from meterhub.parties.models import AgentAppointment, Party
+from meterhub.parties.schemas import (
+    AppointmentEnd,
+    AppointmentIn,
+    AppointmentOut,
+    MayActOut,
+    MeOut,
+    PartyIn,
+    PartyOut,
+    UserRoleOut,
+)
+
+router = APIRouter(tags=["parties"])
+
+
+def party_out(party: Party) -> PartyOut:
+    return PartyOut(
+        code=party.code, name=party.name, kind=party.kind, roles=sorted(r.role for r in party.roles)
+    )
+
+
+def appointment_out(row: AgentAppointment) -> AppointmentOut:
+    return AppointmentOut(
+        id=row.id,
+        supplier=row.supplier.code,
+        agent=row.agent.code,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+    )
+
+
+@router.get("/me", response_model=MeOut)
+def me(user: CurrentUser, actor: CurrentActor) -> MeOut:
+    """The authenticated user, its party, and the DUIS user IDs it sends as."""
+    return MeOut(
+        username=user.username,
+        display_name=user.display_name,
+        party=party_out(user.party),
+        roles=[UserRoleOut(role=r.role, duis_user_id=r.duis_user_id) for r in user.roles],
+        is_operator=actor.is_operator,
+    )
+
+
+@router.get("/parties", response_model=list[PartyOut])
+def list_parties(session: DbSession, actor: CurrentActor) -> list[PartyOut]:
+    """Your own party (the hub operator sees every party)."""
+    return [party_out(p) for p in service.list_parties(session, actor=actor)]
+
+
+@router.post("/parties", response_model=PartyOut, status_code=201)
+def create_party(body: PartyIn, session: DbSession, actor: CurrentActor) -> PartyOut:
+    """Register a party that signed the code (hub operator only)."""
+    party = service.create_party(
+        session, actor=actor, code=body.code, name=body.name, kind=body.kind, roles=body.roles
+    )
+    return party_out(party)
+
+
+@router.get("/parties/{code}", response_model=PartyOut)
+def get_party(code: str, session: DbSession, actor: CurrentActor) -> PartyOut:
+    return party_out(service.visible_party(session, actor=actor, code=code))
+
+
+@router.get("/appointments", response_model=list[AppointmentOut])
+def list_appointments(
+    session: DbSession,
+    actor: CurrentActor,
+    on: date | None = Query(default=None, description="Only appointments in force on this day"),
+) -> list[AppointmentOut]:
+    """Appointments you made (as a supplier) or hold (as an agent)."""
+    return [appointment_out(a) for a in service.list_appointments(session, actor=actor, on_day=on)]
+
+
+@router.post("/appointments", response_model=AppointmentOut, status_code=201)
+def create_appointment(
+    body: AppointmentIn, session: DbSession, actor: CurrentActor
+) -> AppointmentOut:
+    """A supplier appoints an agent (RSA) for a period. Overlapping periods are refused."""
+    row = service.appoint_agent(
+        session,
+        actor=actor,
+        supplier_code=body.supplier,
+        agent_code=body.agent,
+        valid_from=body.valid_from,
+        valid_to=body.valid_to,
+    )
+    return appointment_out(row)
+
+
+@router.get("/appointments/check", response_model=MayActOut)
+def may_act(
+    session: DbSession,
+    actor: CurrentActor,
+    supplier: str,
+    agent: str,
+    day: date | None = None,
+) -> MayActOut:
+    """May ``agent`` act for ``supplier`` on ``day`` (default today)? Asked by either side."""
+    on_day = day or today()
+    supplier_party = service.party_by_code(session, supplier)
+    agent_party = service.party_by_code(session, agent)
+    if supplier_party is None or agent_party is None:
+        raise NotFound("no such pair of parties")
+    if not actor.is_operator and actor.party_id not in (supplier_party.id, agent_party.id):
+        raise NotFound("no such pair of parties")
+    result = service.may_act_for(
+        session, agent_party_id=agent_party.id, supplier_party_id=supplier_party.id, day=on_day
+    )
+    return MayActOut(
+        supplier=supplier_party.code, agent=agent_party.code, day=on_day, may_act=result
+    )
+
+
+@router.get("/appointments/{appointment_id}", response_model=AppointmentOut)
+def get_appointment(appointment_id: int, session: DbSession, actor: CurrentActor) -> AppointmentOut:
+    return appointment_out(
+        service.get_appointment(session, actor=actor, appointment_id=appointment_id)
+    )
+
+
+@router.post("/appointments/{appointment_id}/end", response_model=AppointmentOut)
+def end_appointment(
+    appointment_id: int, body: AppointmentEnd, session: DbSession, actor: CurrentActor
+) -> AppointmentOut:
+    """The supplier ends an appointment; ``valid_to`` is the agent's last day."""
+    row = service.end_appointment(
+        session, actor=actor, appointment_id=appointment_id, valid_to=body.valid_to
+    )
+    return appointment_out(row)

@@ -1,0 +1,353 @@
+"""Rules for parties, users, tokens and agent appointments.
+
+An agent appointment is what lets an RSA act "on behalf of" a supplier (SECMP0039: an RSA may
+return a Communications Hub only for a supplier that appointed it). ``may_act_for`` is the one
+question every later capability asks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from meterhub.audit.service import Actor, record
+from meterhub.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    OverlappingPeriod,
+    PermissionDenied,
+)
+from meterhub.kit.clock import utcnow
+from meterhub.kit.ids import normalise_eui64
+from meterhub.parties.models import AgentAppointment, ApiToken, Party, PartyRole, User, UserRole
+from meterhub.parties.passwords import hash_password
+from meterhub.parties.roles import SUPPLIER_ROLES, PartyKind, Role
+
+# ---------------------------------------------------------------- parties
+
+
+def _check_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"unknown role {value!r}; one of {allowed}", code="bad_role") from None
+
+
+def _check_kind(value: str) -> PartyKind:
+    try:
+        return PartyKind(value)
+    except ValueError:
+        allowed = ", ".join(k.value for k in PartyKind)
+        raise InvalidInput(
+            f"unknown party kind {value!r}; one of {allowed}", code="bad_kind"
+        ) from None
+
+
+def create_party(
+    session: Session, *, actor: Actor, code: str, name: str, kind: str, roles: Iterable[str]
+) -> Party:
+    if not actor.is_operator:
+        raise PermissionDenied("only the hub operator registers parties")
+    code = code.strip().upper()
+    if not code or len(code) > 16 or not code.replace("_", "").isalnum():
+        raise InvalidInput(
+            f"party code {code!r} must be 1-16 letters or digits", code="bad_party_code"
+        )
+    if not name.strip():
+        raise InvalidInput("party name must not be empty", code="bad_party_name")
+    role_set = sorted({_check_role(r) for r in roles})
+    if session.scalar(select(Party.id).where(Party.code == code)) is not None:
+        raise Conflict(f"party {code} already exists", code="party_exists")
+    party = Party(code=code, name=name.strip(), kind=_check_kind(kind).value, created_at=utcnow())
+    party.roles = [PartyRole(role=r.value) for r in role_set]
+    session.add(party)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="party.created",
+        object_type="party",
+        object_id=code,
+        changes={"name": party.name, "kind": party.kind, "roles": [r.value for r in role_set]},
+    )
+    return party
+
+
+def party_by_code(session: Session, code: str) -> Party | None:
+    return session.scalar(select(Party).where(Party.code == code.strip().upper()))
+
+
+def visible_party(session: Session, *, actor: Actor, code: str) -> Party:
+    """A party the actor may see: its own (the operator sees all). Others are a 404."""
+    party = party_by_code(session, code)
+    if party is None or not (actor.is_operator or party.id == actor.party_id):
+        raise NotFound(f"no party {code}")
+    return party
+
+
+def list_parties(session: Session, *, actor: Actor) -> Sequence[Party]:
+    stmt = select(Party).order_by(Party.code)
+    if not actor.is_operator:
+        stmt = stmt.where(Party.id == actor.party_id)
+    return session.scalars(stmt).all()
+
+
+def party_roles(party: Party) -> set[str]:
+    return {r.role for r in party.roles}
+
+
+# ---------------------------------------------------------------- users and tokens
+
+
+def create_user(
+    session: Session,
+    *,
+    actor: Actor,
+    party: Party,
+    username: str,
+    display_name: str,
+    password: str | None,
+    roles: dict[str, str | None],
+) -> User:
+    """``roles`` maps each role the user acts in to its DUIS user ID (EUI-64), or None."""
+    if not (actor.is_operator or actor.party_id == party.id):
+        raise NotFound(f"no party {party.code}")
+    username = username.strip().lower()
+    if not username or len(username) > 120:
+        raise InvalidInput("username must be 1-120 characters", code="bad_username")
+    if password is not None and len(password) < 12:
+        raise InvalidInput("password must be at least 12 characters", code="weak_password")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"user {username} already exists", code="user_exists")
+    held = party_roles(party)
+    user_roles: list[UserRole] = []
+    for role_name, duis_id in roles.items():
+        role = _check_role(role_name)
+        if role.value not in held:
+            raise InvalidInput(
+                f"party {party.code} does not hold role {role.value}", code="role_not_held"
+            )
+        eui = normalise_eui64(duis_id, field="duis_user_id") if duis_id else None
+        if eui and session.scalar(select(UserRole.id).where(UserRole.duis_user_id == eui)):
+            raise Conflict(f"DUIS user ID {eui} is already in use", code="duis_user_id_taken")
+        user_roles.append(UserRole(role=role.value, duis_user_id=eui))
+    user = User(
+        party_id=party.id,
+        username=username,
+        display_name=display_name.strip() or username,
+        password_hash=hash_password(password) if password else None,
+        active=True,
+        created_at=utcnow(),
+    )
+    user.roles = user_roles
+    session.add(user)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="user.created",
+        object_type="user",
+        object_id=username,
+        changes={"party": party.code, "roles": {r.role: r.duis_user_id for r in user_roles}},
+    )
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_api_token(session: Session, *, actor: Actor, user: User, label: str = "") -> str:
+    """Make a bearer token for ``user``; the plain token is returned once and never stored."""
+    if not (actor.is_operator or actor.user_id == user.id):
+        raise PermissionDenied("tokens are issued to yourself or by the hub operator")
+    token = "mh_" + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(user_id=user.id, token_hash=_token_hash(token), label=label, created_at=utcnow())
+    )
+    record(
+        session,
+        actor=actor,
+        action="token.issued",
+        object_type="user",
+        object_id=user.username,
+        changes={"label": label},
+    )
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    stmt = select(ApiToken).where(
+        ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)
+    )
+    row = session.scalar(stmt)
+    if row is None or not row.user.active:
+        return None
+    return row.user
+
+
+def user_by_username(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def actor_for(user: User, interface: str) -> Actor:
+    return Actor(
+        name=user.username,
+        party_id=user.party_id,
+        interface=interface,
+        user_id=user.id,
+        is_operator=any(r.role == Role.OPERATOR for r in user.roles),
+    )
+
+
+# ---------------------------------------------------------------- agent appointments
+
+
+def _overlaps(a_from: date, a_to: date | None, b_from: date, b_to: date | None) -> bool:
+    return (b_to is None or a_from <= b_to) and (a_to is None or b_from <= a_to)
+
+
+def appoint_agent(
+    session: Session,
+    *,
+    actor: Actor,
+    supplier_code: str,
+    agent_code: str,
+    valid_from: date,
+    valid_to: date | None = None,
+) -> AgentAppointment:
+    """Supplier appoints agent from ``valid_from`` to ``valid_to`` (inclusive, open if None)."""
+    supplier = party_by_code(session, supplier_code)
+    if supplier is None or not (actor.is_operator or supplier.id == actor.party_id):
+        raise NotFound(f"no party {supplier_code}")
+    if not party_roles(supplier) & {r.value for r in SUPPLIER_ROLES}:
+        raise InvalidInput(f"{supplier.code} is not a supplier", code="not_a_supplier")
+    agent = party_by_code(session, agent_code)
+    if agent is None:
+        raise InvalidInput(f"no party {agent_code} to appoint", code="unknown_agent")
+    if Role.REGISTERED_SUPPLIER_AGENT.value not in party_roles(agent):
+        raise InvalidInput(f"{agent.code} does not hold the RSA role", code="not_an_agent")
+    if valid_to is not None and valid_to < valid_from:
+        raise InvalidInput("valid_to is before valid_from", code="bad_period")
+    existing = session.scalars(
+        select(AgentAppointment).where(
+            AgentAppointment.supplier_party_id == supplier.id,
+            AgentAppointment.agent_party_id == agent.id,
+        )
+    ).all()
+    for other in existing:
+        if _overlaps(valid_from, valid_to, other.valid_from, other.valid_to):
+            raise OverlappingPeriod(
+                f"{supplier.code} already appoints {agent.code} from {other.valid_from}"
+                f" to {other.valid_to or 'open'}",
+                details={"appointment_id": other.id},
+            )
+    appointment = AgentAppointment(
+        supplier_party_id=supplier.id,
+        agent_party_id=agent.id,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        created_at=utcnow(),
+    )
+    session.add(appointment)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="appointment.created",
+        object_type="appointment",
+        object_id=str(appointment.id),
+        changes={
+            "supplier": supplier.code,
+            "agent": agent.code,
+            "valid_from": valid_from.isoformat(),
+            "valid_to": valid_to.isoformat() if valid_to else None,
+        },
+    )
+    return appointment
+
+
+def _visible_appointments(actor: Actor) -> Select[AgentAppointment]:
+    stmt = select(AgentAppointment)
+    if not actor.is_operator:
+        stmt = stmt.where(
+            or_(
+                AgentAppointment.supplier_party_id == actor.party_id,
+                AgentAppointment.agent_party_id == actor.party_id,
+            )
+        )
+    return stmt
+
+
+def list_appointments(
+    session: Session, *, actor: Actor, on_day: date | None = None
+) -> Sequence[AgentAppointment]:
+    stmt = _visible_appointments(actor)
+    if on_day is not None:
+        stmt = stmt.where(
+            AgentAppointment.valid_from <= on_day,
+            or_(AgentAppointment.valid_to.is_(None), AgentAppointment.valid_to >= on_day),
+        )
+    return session.scalars(stmt.order_by(AgentAppointment.id)).all()
+
+
+def get_appointment(session: Session, *, actor: Actor, appointment_id: int) -> AgentAppointment:
+    row = session.scalar(_visible_appointments(actor).where(AgentAppointment.id == appointment_id))
+    if row is None:
+        raise NotFound(f"no appointment {appointment_id}")
+    return row
+
+
+def end_appointment(
+    session: Session, *, actor: Actor, appointment_id: int, valid_to: date
+) -> AgentAppointment:
+    """The supplier ends an appointment on ``valid_to`` (the last day the agent may act)."""
+    row = get_appointment(session, actor=actor, appointment_id=appointment_id)
+    if not (actor.is_operator or row.supplier_party_id == actor.party_id):
+        raise PermissionDenied("only the appointing supplier ends an appointment")
+    if valid_to < row.valid_from - timedelta(days=1):
+        raise InvalidInput("valid_to is before the appointment starts", code="bad_period")
+    if row.valid_to is not None and valid_to > row.valid_to:
+        raise InvalidInput("an appointment can be shortened, not lengthened", code="bad_period")
+    old = row.valid_to
+    row.valid_to = valid_to
+    record(
+        session,
+        actor=actor,
+        action="appointment.ended",
+        object_type="appointment",
+        object_id=str(row.id),
+        changes={"valid_to": [old.isoformat() if old else None, valid_to.isoformat()]},
+    )
+    return row
+
+
+def may_act_for(
+    session: Session, *, agent_party_id: int, supplier_party_id: int, day: date
+) -> bool:
+    """May the agent act for the supplier on ``day``? True for the supplier itself."""
+    if agent_party_id == supplier_party_id:
+        return True
+    stmt = select(AgentAppointment.id).where(
+        AgentAppointment.supplier_party_id == supplier_party_id,
+        AgentAppointment.agent_party_id == agent_party_id,
+        AgentAppointment.valid_from <= day,
+        or_(AgentAppointment.valid_to.is_(None), AgentAppointment.valid_to >= day),
+    )
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def suppliers_represented_by(session: Session, *, agent_party_id: int, day: date) -> list[int]:
+    stmt = select(AgentAppointment.supplier_party_id).where(
+        AgentAppointment.agent_party_id == agent_party_id,
+        AgentAppointment.valid_from <= day,
+        or_(AgentAppointment.valid_to.is_(None), AgentAppointment.valid_to >= day),
+    )
+    return list(session.scalars(stmt))

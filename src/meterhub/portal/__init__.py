@@ -1,0 +1,1 @@
+"""The web portal: server-rendered pages per area, calling the same services as the API."""

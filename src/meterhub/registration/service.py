@@ -1,0 +1,181 @@
+"""Registration rules: one holder per meter point per day, history kept.
+
+A change of supplier is a new period starting on the gain date; the loser's open period is
+closed the day before. Anything else that would overlap is refused. Theft claims split by
+``shippers_over``: each shipper registered in the period, with its number of days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from meterhub.audit.service import Actor, record
+from meterhub.errors import InvalidInput, NotFound, OverlappingPeriod, PermissionDenied
+from meterhub.kit.ids import fuel_of, normalise_mpxn
+from meterhub.parties.models import Party
+from meterhub.parties.service import party_by_code
+from meterhub.registration.models import MeterPoint, Registration
+
+
+@dataclass(frozen=True)
+class ShipperShare:
+    shipper: Party
+    first_day: date
+    last_day: date
+    days: int
+
+
+def _party(session: Session, code: str | None, what: str) -> Party | None:
+    if code is None or code == "":
+        return None
+    party = party_by_code(session, code)
+    if party is None:
+        raise InvalidInput(f"no party {code} to be {what}", code="unknown_party")
+    return party
+
+
+def register(
+    session: Session,
+    *,
+    actor: Actor,
+    mpxn: str,
+    supplier: str,
+    network_operator: str,
+    effective_from: date,
+    effective_to: date | None = None,
+    shipper: str | None = None,
+) -> Registration:
+    """Record that ``supplier`` holds ``mpxn`` from ``effective_from`` (registration data comes
+    from the industry's registration services, so only the hub operator loads it)."""
+    if not actor.is_operator:
+        raise PermissionDenied("registration data is loaded by the hub operator")
+    mpxn = normalise_mpxn(mpxn)
+    fuel = fuel_of(mpxn)
+    supplier_party = _party(session, supplier, "supplier")
+    network_party = _party(session, network_operator, "network operator")
+    shipper_party = _party(session, shipper, "shipper")
+    assert supplier_party is not None and network_party is not None
+    if fuel == "gas" and shipper_party is None:
+        raise InvalidInput(f"gas meter point {mpxn} needs a shipper", code="shipper_required")
+    if fuel == "electricity" and shipper_party is not None:
+        raise InvalidInput(f"electricity meter point {mpxn} has no shipper", code="no_shipper")
+    if effective_to is not None and effective_to < effective_from:
+        raise InvalidInput("effective_to is before effective_from", code="bad_period")
+
+    if session.get(MeterPoint, mpxn) is None:
+        session.add(MeterPoint(mpxn=mpxn, fuel=fuel))
+        session.flush()
+    periods = history(session, mpxn=mpxn)
+    closed: Registration | None = None
+    for other in periods:
+        if not _overlaps(effective_from, effective_to, other.effective_from, other.effective_to):
+            continue
+        is_gain = other.effective_to is None and other.effective_from < effective_from
+        if is_gain and closed is None:
+            closed = other
+            continue
+        raise OverlappingPeriod(
+            f"{mpxn} is already registered from {other.effective_from}"
+            f" to {other.effective_to or 'open'}",
+            details={"registration_id": other.id},
+        )
+    if closed is not None:
+        closed.effective_to = effective_from - timedelta(days=1)
+    row = Registration(
+        mpxn=mpxn,
+        supplier_party_id=supplier_party.id,
+        shipper_party_id=shipper_party.id if shipper_party else None,
+        network_operator_party_id=network_party.id,
+        effective_from=effective_from,
+        effective_to=effective_to,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="registration.created",
+        object_type="meter_point",
+        object_id=mpxn,
+        changes={
+            "supplier": supplier_party.code,
+            "shipper": shipper_party.code if shipper_party else None,
+            "network_operator": network_party.code,
+            "effective_from": effective_from.isoformat(),
+            "effective_to": effective_to.isoformat() if effective_to else None,
+            "closed_previous": closed.id if closed else None,
+        },
+    )
+    return row
+
+
+def _overlaps(a_from: date, a_to: date | None, b_from: date, b_to: date | None) -> bool:
+    return (b_to is None or a_from <= b_to) and (a_to is None or b_from <= a_to)
+
+
+def history(session: Session, *, mpxn: str) -> Sequence[Registration]:
+    stmt = (
+        select(Registration).where(Registration.mpxn == mpxn).order_by(Registration.effective_from)
+    )
+    return session.scalars(stmt).all()
+
+
+def registered_on(session: Session, *, mpxn: str, day: date) -> Registration | None:
+    """Who held ``mpxn`` on ``day``: its registration period then, or None."""
+    stmt = select(Registration).where(
+        Registration.mpxn == mpxn,
+        Registration.effective_from <= day,
+        or_(Registration.effective_to.is_(None), Registration.effective_to >= day),
+    )
+    return session.scalar(stmt)
+
+
+def registered_supplier_on(session: Session, *, mpxn: str, day: date) -> Party | None:
+    row = registered_on(session, mpxn=mpxn, day=day)
+    return row.supplier if row else None
+
+
+def shippers_over(session: Session, *, mpxn: str, start: date, end: date) -> list[ShipperShare]:
+    """Each shipper registered to ``mpxn`` between ``start`` and ``end`` (inclusive), with its days.
+
+    A shipper registered in two separate periods gets one share with the days added up."""
+    if end < start:
+        raise InvalidInput("period ends before it starts", code="bad_period")
+    shares: dict[int, ShipperShare] = {}
+    for row in history(session, mpxn=mpxn):
+        if row.shipper is None:
+            continue
+        first = max(start, row.effective_from)
+        last = min(end, row.effective_to) if row.effective_to else end
+        if last < first:
+            continue
+        days = (last - first).days + 1
+        prev = shares.get(row.shipper.id)
+        if prev is None:
+            shares[row.shipper.id] = ShipperShare(row.shipper, first, last, days)
+        else:
+            shares[row.shipper.id] = ShipperShare(
+                row.shipper, min(prev.first_day, first), max(prev.last_day, last), prev.days + days
+            )
+    return sorted(shares.values(), key=lambda s: s.first_day)
+
+
+def visible_history(session: Session, *, actor: Actor, mpxn: str) -> Sequence[Registration]:
+    """The periods of ``mpxn`` the actor took part in (the operator sees all); none is a 404."""
+    mpxn = normalise_mpxn(mpxn)
+    rows = history(session, mpxn=mpxn)
+    if not actor.is_operator:
+        rows = [
+            r
+            for r in rows
+            if actor.party_id
+            in (r.supplier_party_id, r.shipper_party_id, r.network_operator_party_id)
+        ]
+    if not rows:
+        raise NotFound(f"no meter point {mpxn}")
+    return rows

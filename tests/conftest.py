@@ -2,7 +2,7 @@
 
 ``METERHUB_TEST_DATABASE_URL`` picks the server: unset means SQLite files under pytest's tmp dir;
 a ``postgresql+psycopg://`` URL means a PostgreSQL server, where the migrations run once into a
-template database and each test gets ``CREATE DATABASE ... TEMPLATE`` (docs/decisions/0002).
+template database and each test gets ``CREATE DATABASE ... TEMPLATE`` (docs/decisions/0001-test-databases.md).
 """
 
 from __future__ import annotations

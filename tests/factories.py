@@ -45,22 +45,47 @@ class Login:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def make_party(session: Session, *, code: str | None = None, roles: tuple[str, ...] = ("IS",),
-               kind: str | None = None, name: str | None = None) -> Party:
+def make_party(
+    session: Session,
+    *,
+    code: str | None = None,
+    roles: tuple[str, ...] = ("IS",),
+    kind: str | None = None,
+    name: str | None = None,
+) -> Party:
     code = code or f"P{next(_seq):04d}"
-    return parties.create_party(session, actor=SYSTEM, code=code, name=name or f"Party {code}",
-                                kind=kind or KIND_FOR_ROLE[roles[0]], roles=roles)
+    return parties.create_party(
+        session,
+        actor=SYSTEM,
+        code=code,
+        name=name or f"Party {code}",
+        kind=kind or KIND_FOR_ROLE[roles[0]],
+        roles=roles,
+    )
 
 
-def make_login(session: Session, *, party: Party, roles: tuple[str, ...] | None = None,
-               username: str | None = None, password: str = "correct horse battery") -> Login:
+def make_login(
+    session: Session,
+    *,
+    party: Party,
+    roles: tuple[str, ...] | None = None,
+    username: str | None = None,
+    password: str = "correct horse battery",
+) -> Login:
     n = next(_seq)
     role_names = roles or tuple(sorted(r.role for r in party.roles))
-    duis = {r: f"90-B3-D5-1F-30-{n // 256:02X}-{n % 256:02X}-{i:02X}" for i, r in enumerate(role_names)}
-    user = parties.create_user(session, actor=SYSTEM, party=party,
-                               username=username or f"user{n}@{party.code.lower()}",
-                               display_name=f"User {n}", password=password,
-                               roles=dict(duis.items()))
+    duis = {
+        r: f"90-B3-D5-1F-30-{n // 256:02X}-{n % 256:02X}-{i:02X}" for i, r in enumerate(role_names)
+    }
+    user = parties.create_user(
+        session,
+        actor=SYSTEM,
+        party=party,
+        username=username or f"user{n}@{party.code.lower()}",
+        display_name=f"User {n}",
+        password=password,
+        roles=dict(duis.items()),
+    )
     token = parties.issue_api_token(session, actor=SYSTEM, user=user, label="test")
     return Login(user=user, token=token, password=password)
 
@@ -69,24 +94,55 @@ def make_mpan_for(n: int, distributor: int = 12) -> str:
     return make_mpan(f"{distributor:02d}{n:010d}")
 
 
-def make_registration(session: Session, *, mpxn: str, supplier: Party, network: Party,
-                      effective_from: date = date(2020, 1, 1), effective_to: date | None = None,
-                      shipper: Party | None = None) -> Registration:
-    return registration.register(session, actor=SYSTEM, mpxn=mpxn, supplier=supplier.code,
-                                 network_operator=network.code, effective_from=effective_from,
-                                 effective_to=effective_to,
-                                 shipper=shipper.code if shipper else None)
+def make_registration(
+    session: Session,
+    *,
+    mpxn: str,
+    supplier: Party,
+    network: Party,
+    effective_from: date = date(2020, 1, 1),
+    effective_to: date | None = None,
+    shipper: Party | None = None,
+) -> Registration:
+    return registration.register(
+        session,
+        actor=SYSTEM,
+        mpxn=mpxn,
+        supplier=supplier.code,
+        network_operator=network.code,
+        effective_from=effective_from,
+        effective_to=effective_to,
+        shipper=shipper.code if shipper else None,
+    )
 
 
-def make_device(session: Session, *, device_type: str = "ESME", mpxn: str | None = None,
-                owner: Party | None = None, status: str = "Commissioned", model: str = "ACME-1",
-                manufacturer: str = "Acme", firmware_version: str = "1.0.0",
-                csp_region: str = "North", smets_version: str = "SMETS2",
-                device_id: str | None = None) -> Device:
+def make_device(
+    session: Session,
+    *,
+    device_type: str = "ESME",
+    mpxn: str | None = None,
+    owner: Party | None = None,
+    status: str = "Commissioned",
+    model: str = "ACME-1",
+    manufacturer: str = "Acme",
+    firmware_version: str = "1.0.0",
+    csp_region: str = "North",
+    smets_version: str = "SMETS2",
+    device_id: str | None = None,
+) -> Device:
     n = next(_seq)
-    return inventory.add_device(session, actor=SYSTEM,
-                                device_id=device_id or f"00-DB-12-00-00-{n // 65536 % 256:02X}-{n // 256 % 256:02X}-{n % 256:02X}",
-                                device_type=device_type, manufacturer=manufacturer, model=model,
-                                firmware_version=firmware_version, smets_version=smets_version,
-                                csp_region=csp_region, status=status,
-                                owner=owner.code if owner else None, mpxn=mpxn)
+    return inventory.add_device(
+        session,
+        actor=SYSTEM,
+        device_id=device_id
+        or f"00-DB-12-00-00-{n // 65536 % 256:02X}-{n // 256 % 256:02X}-{n % 256:02X}",
+        device_type=device_type,
+        manufacturer=manufacturer,
+        model=model,
+        firmware_version=firmware_version,
+        smets_version=smets_version,
+        csp_region=csp_region,
+        status=status,
+        owner=owner.code if owner else None,
+        mpxn=mpxn,
+    )

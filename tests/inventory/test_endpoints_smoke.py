@@ -9,7 +9,9 @@ from tests.factories import make_device, make_login, make_mpan_for, make_party, 
 
 
 class TestDeviceScoping:
-    def test_supplier_sees_its_meter_and_not_anothers(self, session: Session, client: TestClient) -> None:
+    def test_supplier_sees_its_meter_and_not_anothers(
+        self, session: Session, client: TestClient
+    ) -> None:
         a = make_party(session, roles=("IS",))
         b = make_party(session, roles=("IS",))
         dno = make_party(session, roles=("ED",))
@@ -24,7 +26,10 @@ class TestDeviceScoping:
         listed = client.get("/api/v1/devices", headers=login_a.headers)
         assert listed.status_code == 200
         assert [d["device_id"] for d in listed.json()["items"]] == [dev_a.device_id]
-        assert client.get(f"/api/v1/devices/{dev_a.device_id}", headers=login_a.headers).status_code == 200
+        assert (
+            client.get(f"/api/v1/devices/{dev_a.device_id}", headers=login_a.headers).status_code
+            == 200
+        )
         other = client.get(f"/api/v1/devices/{dev_b.device_id}", headers=login_a.headers)
         assert other.status_code == 404
         assert other.json()["error"]["code"] == "not_found"

@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 
 from meterhub import __version__
 from meterhub.api.errors import BodySizeLimit, install_error_handlers
 from meterhub.config import Settings, get_settings
+from meterhub.gateway.endpoints import router as gateway_router
+from meterhub.gateway.runtime import GatewayRuntime
 from meterhub.inventory.endpoints import router as inventory_router
 from meterhub.parties.endpoints import router as parties_router
 from meterhub.portal.routes import install_portal
 from meterhub.registration.endpoints import router as registration_router
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run the gateway's worker (release responses, push callbacks) when configured to."""
+    worker = None
+    if app.state.settings.run_worker:
+        from meterhub.gateway.tasks import Worker
+
+        worker = Worker(app.state.settings)
+        worker.start()
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=_lifespan,
         title="meterhub",
         version=__version__,
         description="Central services of the GB smart-metering industry.",
@@ -25,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.gateway = GatewayRuntime.from_settings(settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
@@ -32,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(parties_router)
     api.include_router(registration_router)
     api.include_router(inventory_router)
+    api.include_router(gateway_router)
     app.include_router(api)
 
     install_portal(app, settings)

@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     page_size_default: int = 50
     page_size_max: int = 1000
+    duis_schema_dir: str = Field(
+        default="", description="Directory holding DUIS_Schema_V5.4.xsd; empty = no XSD check"
+    )
+    network_seed: int = Field(default=1, description="Seed of the simulated device network")
+    dcc_party_code: str = Field(default="DCC", description="The hub operator's own party")
+    run_worker: bool = Field(default=False, description="Release responses and push them")
+    worker_interval_seconds: float = 0.2
+    callback_max_attempts: int = 8
 
     def resolved_secret_key(self) -> str:
         """The configured key, or one kept in ``secret_key_file`` so sessions survive restarts."""

@@ -33,9 +33,17 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port to listen on"),
     workers: int = typer.Option(1, help="Worker processes"),
+    gateway_worker: bool = typer.Option(
+        True, help="Release device responses and push callbacks in this process"
+    ),
 ) -> None:
-    """Run the hub: REST API at /api/v1, portal at /portal."""
+    """Run the hub: REST API at /api/v1, portal at /portal, DUIS at /api/v1/duis."""
+    import os
+
     import uvicorn
+
+    os.environ["METERHUB_RUN_WORKER"] = "1" if gateway_worker else "0"
+    get_settings.cache_clear()
 
     console.print(f"meterhub on http://{host}:{port}/ (portal /portal/, API /api/v1/docs)")
     uvicorn.run(
@@ -49,9 +57,12 @@ def serve(
 
 
 def _register_subcommands() -> None:
-    from meterhub.cli import admin
+    from meterhub.cli import admin, bulk
 
     admin.register(app)
+    bulk.register(app)
+    __import__("meterhub.cli.demo", fromlist=["register"]).register(app)
+    __import__("meterhub.cli.simulate", fromlist=["register"]).register(app)
 
 
 _register_subcommands()

@@ -1,9 +1,18 @@
 """Every domain's models, imported so ``Base.metadata`` knows all tables (for Alembic)."""
 
 from meterhub.audit.models import AuditEntry
+from meterhub.comms_hubs.models import HubReturn
 from meterhub.db.base import Base
+from meterhub.gateway.models import (
+    Callback,
+    FirmwareDelivery,
+    OutboundMessage,
+    RequestCounter,
+    ServiceRequest,
+)
 from meterhub.inventory.models import Device, DeviceHistory
 from meterhub.parties.models import AgentAppointment, ApiToken, Party, PartyRole, User, UserRole
+from meterhub.portal.models import LoginThrottle
 from meterhub.registration.models import MeterPoint, Registration
 
 __all__ = [
@@ -11,12 +20,19 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Callback",
     "Device",
     "DeviceHistory",
+    "FirmwareDelivery",
+    "HubReturn",
+    "LoginThrottle",
     "MeterPoint",
+    "OutboundMessage",
     "Party",
     "PartyRole",
     "Registration",
+    "RequestCounter",
+    "ServiceRequest",
     "User",
     "UserRole",
 ]

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record
-from meterhub.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from meterhub.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from meterhub.inventory.catalogue import (
     ALLOWED_TRANSITIONS,
     SMETS_VERSIONS,
@@ -66,6 +66,22 @@ class DevicePage:
     next_cursor: str | None
 
 
+def _held_by(session: Session, party: int, day: date) -> ColumnElement[bool]:
+    """SQL condition on ``Registration``: in force on ``day`` with ``party`` as its supplier,
+    shipper or network operator, or as an agent its supplier appoints that day."""
+    represented = suppliers_represented_by(session, agent_party_id=party, day=day)
+    return and_(
+        Registration.effective_from <= day,
+        or_(Registration.effective_to.is_(None), Registration.effective_to >= day),
+        or_(
+            Registration.supplier_party_id == party,
+            Registration.shipper_party_id == party,
+            Registration.network_operator_party_id == party,
+            Registration.supplier_party_id.in_(represented) if represented else false(),
+        ),
+    )
+
+
 def visible_clause(
     session: Session, actor: Actor, on_day: date | None = None
 ) -> ColumnElement[bool]:
@@ -74,20 +90,9 @@ def visible_clause(
         return true()
     if actor.party_id is None:
         return false()
-    day = on_day or today()
     party = actor.party_id
-    represented = suppliers_represented_by(session, agent_party_id=party, day=day)
-    holders = or_(
-        Registration.supplier_party_id == party,
-        Registration.shipper_party_id == party,
-        Registration.network_operator_party_id == party,
-        Registration.supplier_party_id.in_(represented) if represented else false(),
-    )
     registered = exists().where(
-        Registration.mpxn == Device.mpxn,
-        Registration.effective_from <= day,
-        or_(Registration.effective_to.is_(None), Registration.effective_to >= day),
-        holders,
+        Registration.mpxn == Device.mpxn, _held_by(session, party, on_day or today())
     )
     return or_(Device.owner_party_id == party, registered)
 
@@ -149,13 +154,17 @@ def list_devices(
     stmt = _filtered(session, actor, flt)
     if cursor:
         values = decode_cursor(cursor)
-        if len(values) != 2:
-            raise InvalidInput("cursor is not one this hub issued", code="bad_cursor")
+        bad_cursor = InvalidInput("cursor is not one this hub issued", code="bad_cursor")
+        if len(values) != 2 or not all(isinstance(v, str) for v in values):
+            raise bad_cursor
         last_key: Any = values[0]
         if key == "updated_at":
-            from datetime import datetime
-
-            last_key = datetime.fromisoformat(str(values[0]))
+            try:
+                last_key = datetime.fromisoformat(values[0])
+            except ValueError:
+                raise bad_cursor from None
+            if last_key.tzinfo is None:
+                raise bad_cursor
         if key == "device_id":
             cond = Device.device_id < values[1] if descending else Device.device_id > values[1]
         elif descending:
@@ -188,6 +197,17 @@ def facet_values(session: Session, *, actor: Actor, column: str) -> list[str]:
     col = getattr(Device, column)
     stmt = select(col).where(visible_clause(session, actor)).distinct().order_by(col).limit(500)
     return [v for v in session.scalars(stmt) if v is not None]
+
+
+def _may_link_meter_point(session: Session, actor: Actor, mpxn: str) -> bool:
+    if session.get(MeterPoint, mpxn) is None:
+        return False
+    if actor.is_operator:
+        return True
+    held = select(Registration.id).where(
+        Registration.mpxn == mpxn, _held_by(session, actor.party_id or -1, today())
+    )
+    return session.scalar(held.limit(1)) is not None
 
 
 def add_device(
@@ -235,12 +255,16 @@ def add_device(
             owner_id = actor.party_id
         if owner_id != actor.party_id:
             raise InvalidInput("a party adds devices it holds itself", code="not_your_device")
+    # A party links only to meter points it holds today and hubs it can see: anything else
+    # looks exactly like one that does not exist.
     mp = normalise_mpxn(mpxn) if mpxn else None
-    if mp is not None and session.get(MeterPoint, mp) is None:
+    if mp is not None and not _may_link_meter_point(session, actor, mp):
         raise InvalidInput(f"no meter point {mp} is registered", code="unknown_mpxn")
     hub = normalise_eui64(comms_hub_id, field="comms_hub_id") if comms_hub_id else None
     if hub is not None:
-        hub_row = session.get(Device, hub)
+        hub_row = session.scalar(
+            select(Device).where(Device.device_id == hub, visible_clause(session, actor))
+        )
         if hub_row is None or hub_row.device_type != DeviceType.CHF:
             raise InvalidInput(f"no communications hub {hub}", code="unknown_comms_hub")
     if session.get(Device, device_id) is not None:
@@ -283,7 +307,7 @@ def add_device(
             "device_type": dtype.value,
             "model": device.model,
             "status": dstatus.value,
-            "owner": owner,
+            "owner": party_by_code_for_id(session, owner_id),
             "mpxn": mp,
         },
     )
@@ -348,7 +372,7 @@ def change_owner(
     """Pass a Communications Hub to another party (stock transfer, return to the DCC)."""
     device = get_device(session, actor=actor, device_id=device_id)
     if not actor.is_operator and device.owner_party_id != actor.party_id:
-        raise NotFound(f"no device {device.device_id}")
+        raise PermissionDenied(f"only the party holding {device.device_id} passes it on")
     new_owner = party_by_code(session, owner)
     if new_owner is None:
         raise InvalidInput(f"no party {owner}", code="unknown_party")
@@ -377,3 +401,72 @@ def device_history(session: Session, *, actor: Actor, device_id: str) -> Sequenc
         .order_by(DeviceHistory.id)
     )
     return session.scalars(stmt).all()
+
+
+def status_counts(session: Session, *, actor: Actor) -> dict[tuple[str, str], int]:
+    """How many devices the actor sees per (device type, status): the portal's home summary."""
+    stmt = (
+        select(Device.device_type, Device.status, func.count())
+        .where(visible_clause(session, actor))
+        .group_by(Device.device_type, Device.status)
+    )
+    return {(dtype, status): n for dtype, status, n in session.execute(stmt)}
+
+
+def cursor_at(device: Device, *, sort: str) -> str:
+    """The keyset cursor just past ``device`` in ``sort`` order (as ``next_cursor`` is).
+
+    Listing with the reversed sort from this cursor walks backwards, which is how the portal
+    offers a "Previous" link on keyset pages.
+    """
+    key = sort.lstrip("-")
+    if key not in SORTABLE:
+        raise InvalidInput(f"cannot sort by {key!r}; one of {', '.join(SORTABLE)}", code="bad_sort")
+    value = getattr(device, key)
+    return encode_cursor(
+        [value.isoformat() if hasattr(value, "isoformat") else value, device.device_id]
+    )
+
+
+def withdraw_returned(
+    session: Session, *, actor: Actor, device: Device, dcc_party_id: int | None, reason: str
+) -> None:
+    """A hub returned to the DCC (8.14.3/8.14.4) is withdrawn from service whatever its status,
+    and the DCC holds it from now on."""
+    if device.status != DeviceStatus.WITHDRAWN.value:
+        old = device.status
+        device.status = DeviceStatus.WITHDRAWN.value
+        _history(session, device, actor, "status", old, device.status, reason)
+    if dcc_party_id is not None and device.owner_party_id != dcc_party_id:
+        old_owner = party_by_code_for_id(session, device.owner_party_id)
+        device.owner_party_id = dcc_party_id
+        _history(
+            session,
+            device,
+            actor,
+            "owner",
+            old_owner,
+            party_by_code_for_id(session, dcc_party_id),
+            reason,
+        )
+
+
+def install_hub(
+    session: Session, *, actor: Actor, device: Device, mpxn: str | None, status: str, reason: str
+) -> None:
+    """8.14.1/8.14.2: the hub is in service at a meter point."""
+    if mpxn and device.mpxn != mpxn:
+        old = device.mpxn
+        device.mpxn = mpxn
+        _history(session, device, actor, "mpxn", old, mpxn, reason)
+    if device.status != status:
+        old = device.status
+        device.status = status
+        _history(session, device, actor, "status", old, status, reason)
+
+
+def decommission(session: Session, *, actor: Actor, device: Device, reason: str) -> None:
+    """8.3: the device leaves service."""
+    old = device.status
+    device.status = DeviceStatus.DECOMMISSIONED.value
+    _history(session, device, actor, "status", old, device.status, reason)

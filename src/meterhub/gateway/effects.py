@@ -1,0 +1,156 @@
+"""What the SRVs whose effect lives in the hub do, and their status and body rules.
+
+* 8.14.1 Install Success: the hub is Commissioned at the MPxN named in the body.
+* 8.14.2 Install No SM WAN: the hub is InstalledNotCommissioned at the MPxN.
+* 8.14.3 Fault Return / 8.14.4 No Fault Return: the hub goes back to the DCC, its holder is
+  charged (``comms_hubs.service.record_return``). Only the holder, or an RSA it appointed, may ask.
+* 8.2 Read Inventory: answers from SMI.
+* 8.3 Decommission Device: the device leaves service.
+* 11.1 Update Firmware: the delivery is recorded to be tracked (11.3 activates it later).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from meterhub.audit.service import Actor
+from meterhub.comms_hubs.service import record_return
+from meterhub.errors import InvalidInput
+from meterhub.gateway.codes import DuisRejected, ValidationStage
+from meterhub.gateway.messages import InventoryRow
+from meterhub.gateway.xml import DuisRequest
+from meterhub.inventory import service as inventory
+from meterhub.inventory.models import Device
+from meterhub.kit.ids import normalise_mpxn
+
+RETURN_SRVS = frozenset({"8.14.3", "8.14.4"})
+INSTALL_SRVS = frozenset({"8.14.1", "8.14.2"})
+HUB_SRVS = RETURN_SRVS | INSTALL_SRVS | {"8.2", "8.3", "11.1"}
+
+_INSTALLABLE = frozenset({"Pending", "Whitelisted", "InstalledNotCommissioned"})
+_DECOMMISSIONABLE = frozenset({"InstalledNotCommissioned", "Commissioned", "Suspended"})
+
+
+def _refuse(stage: ValidationStage, reason: str) -> DuisRejected:
+    return DuisRejected.at_stage(stage, reason)
+
+
+def check_hub_status(srv: str, device: Device) -> None:
+    status = device.status
+    if (srv in INSTALL_SRVS or srv in RETURN_SRVS) and device.device_type != "CHF":
+        raise _refuse(
+            ValidationStage.BODY_RULE_FAILED, f"{device.device_id} is not a communications hub"
+        )
+    if srv in INSTALL_SRVS and status not in _INSTALLABLE:
+        raise _refuse(
+            ValidationStage.DEVICE_STATUS_DISALLOWS,
+            f"hub {device.device_id} is {status}; it cannot be installed again",
+        )
+    if srv in RETURN_SRVS and status == "Withdrawn":
+        raise _refuse(
+            ValidationStage.DEVICE_STATUS_DISALLOWS, f"hub {device.device_id} was already returned"
+        )
+    if srv == "8.3" and status not in _DECOMMISSIONABLE:
+        raise _refuse(
+            ValidationStage.DEVICE_STATUS_DISALLOWS,
+            f"device {device.device_id} is {status}; only installed devices are decommissioned",
+        )
+
+
+def check_body(srv: str, request: DuisRequest, devices: list[Device]) -> None:
+    if not devices and srv != "8.2":
+        raise _refuse(ValidationStage.BODY_RULE_FAILED, f"SRV {srv} names no device")
+    if srv in INSTALL_SRVS:
+        mpxn = request.body.get("MPxN")
+        if not isinstance(mpxn, str):
+            raise _refuse(ValidationStage.BODY_RULE_FAILED, "the install names no MPxN")
+        try:
+            normalise_mpxn(mpxn)
+        except InvalidInput as exc:
+            raise _refuse(ValidationStage.BODY_RULE_FAILED, exc.message) from None
+
+
+def apply(
+    session: Session,
+    *,
+    actor: Actor,
+    request: DuisRequest,
+    srv: str,
+    devices: list[Device],
+    now: datetime,
+    dcc_party_id: int | None,
+) -> Any:
+    """Take the effect; return what the response body should carry (8.2 rows), else None."""
+    reason = f"{srv} {request.request_id}"
+    if srv in RETURN_SRVS:
+        kind = "fault" if srv == "8.14.3" else "no_fault"
+        detail = (
+            request.body.get("CHFFaultReason") or request.body.get("CHFNoFaultReturnReason") or ""
+        )
+        for device in devices:
+            record_return(
+                session,
+                actor=actor,
+                device=device,
+                kind=kind,
+                reason=str(detail),
+                request_id=request.request_id,
+                dcc_party_id=dcc_party_id,
+                now=now,
+            )
+        return None
+    if srv in INSTALL_SRVS:
+        mpxn = normalise_mpxn(str(request.body.get("MPxN")))
+        status = "Commissioned" if srv == "8.14.1" else "InstalledNotCommissioned"
+        known = mpxn if _meter_point_known(session, mpxn) else None
+        for device in devices:
+            inventory.install_hub(
+                session, actor=actor, device=device, mpxn=known, status=status, reason=reason
+            )
+        return None
+    if srv == "8.3":
+        for device in devices:
+            inventory.decommission(session, actor=actor, device=device, reason=reason)
+        return None
+    if srv == "8.2":
+        return [_inventory_row(d) for d in devices]
+    if srv == "11.1":
+        from meterhub.gateway.models import FirmwareDelivery
+
+        version = str(request.body.get("FirmwareVersion") or "")
+        for device in devices:
+            session.add(
+                FirmwareDelivery(
+                    request_id=request.request_id,
+                    device_id=device.device_id,
+                    firmware_version=version,
+                    requested_at=now,
+                    party_id=actor.party_id,
+                    state="delivering",
+                )
+            )
+        return None
+    return None
+
+
+def _meter_point_known(session: Session, mpxn: str) -> bool:
+    from meterhub.registration.models import MeterPoint
+
+    return session.get(MeterPoint, mpxn) is not None
+
+
+def _inventory_row(device: Device) -> InventoryRow:
+    return InventoryRow(
+        device_id=device.device_id,
+        device_type=device.device_type,
+        manufacturer=device.manufacturer,
+        model=device.model,
+        status=device.status,
+        smets_chts_version=device.smets_version,
+        firmware_version=device.firmware_version,
+        import_mpxn=device.mpxn,
+        csp_region=device.csp_region,
+    )

@@ -1,0 +1,426 @@
+"""The service-request gateway: accept a DUIS request, validate it in DOMAIN.md's order, store
+it durably, acknowledge it, act on it, and owe the sender a response.
+
+Validation order (each failure answers with its own DUIS code and nothing else happens):
+
+1. well-formed (and, when configured, schema-valid) XML          -> raised by ``gateway.xml``
+2. sender: the RequestID originator is a DUIS user ID of the authenticated user
+3. counter: higher than every counter accepted from that originator (replays never run twice)
+4. SRV known (all 129 of DUIS 5.4)
+5. the sender's role is eligible for the SRV on that day (SEC modifications applied)
+6. the subject device is known and the sender is entitled to it that day
+7. the device's status allows the SRV
+8. the body rules of the SRVs the hub acts on
+
+Requests whose effect lives in the hub (8.14.x, 8.2, 8.3, 11.1) take effect in the same
+transaction that stores them, and their response is owed at once. Device requests go to the
+simulated device network: their answer is decided now from the seed and the RequestID, and
+released when due by ``release_due``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from meterhub.audit.service import Actor
+from meterhub.gateway import effects
+from meterhub.gateway.catalogue import Srv, load_catalogue
+from meterhub.gateway.codes import DuisRejected, ResponseCode, ValidationStage
+from meterhub.gateway.entitlement import entitled
+from meterhub.gateway.models import Callback, OutboundMessage, RequestCounter, ServiceRequest
+from meterhub.gateway.xml import DuisRequest
+from meterhub.inventory.models import Device
+from meterhub.parties.models import User
+
+# SRVs that may reach a device before it is commissioned (install and commission, DOMAIN.md).
+COMMISSIONING_SRVS = frozenset({"8.11", "8.1.1", "6.21", "8.7.1", "8.7.2", "6.20.1", "6.20.2"})
+LIVE_STATUSES = frozenset({"Commissioned"})
+INSTALLING_STATUSES = frozenset({"InstalledNotCommissioned", "Commissioned", "Whitelisted"})
+
+
+def refuse(stage: ValidationStage, reason: str, request_id: str | None = None) -> DuisRejected:
+    return DuisRejected.at_stage(stage, reason, request_id)
+
+
+@dataclass
+class Submission:
+    """What the sender gets back at once: the acknowledgement (I99) or the error response."""
+
+    request: ServiceRequest
+    accepted: bool
+    code: str
+    reply_xml: bytes
+    messages: list[OutboundMessage] = field(default_factory=list)
+
+
+def _role_for(user: User, originator: str) -> str | None:
+    for role in user.roles:
+        if role.duis_user_id == originator:
+            return role.role
+    return None
+
+
+def _subject_device_ids(request: DuisRequest, srv: Srv) -> list[str]:
+    """The devices a request is about: its target for device SRVs, the body's IDs otherwise."""
+    if not srv.non_device:
+        return [request.target]
+    ids: list[str] = []
+    for key in ("DeviceID", "DeviceIDList"):
+        value = request.body.get(key)
+        if isinstance(value, str):
+            ids.extend(v for v in value.split() if v)
+        elif isinstance(value, list):
+            ids.extend(str(v) for v in value)
+    return ids
+
+
+def _take_counter(session: Session, originator: str, counter: int, request_id: str) -> None:
+    """Raise the originator's counter to ``counter``, or refuse: the one atomic step that makes
+    a replayed or lower counter impossible to process twice, under any concurrency."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(RequestCounter)
+        .values(originator=originator, last_counter=-1)
+        .on_conflict_do_nothing(index_elements=["originator"])
+    )
+    raised = session.execute(
+        update(RequestCounter)
+        .where(RequestCounter.originator == originator, RequestCounter.last_counter < counter)
+        .values(last_counter=counter)
+    )
+    if raised.rowcount != 1:  # type: ignore[attr-defined]
+        last = session.scalar(
+            select(RequestCounter.last_counter).where(RequestCounter.originator == originator)
+        )
+        raise refuse(
+            ValidationStage.COUNTER_NOT_INCREASING,
+            f"counter {counter} is not above {last}, the last one accepted from {originator}",
+            request_id,
+        )
+
+
+def lock_for_submission(session: Session) -> None:
+    """On SQLite, take the write lock before the first read of a submission's transaction, so
+    concurrent submissions queue (busy_timeout) instead of failing on a stale snapshot."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE duis_request_counter SET last_counter = last_counter WHERE 0"))
+
+
+def _check_status(srv: Srv, device: Device) -> None:
+    status = device.status
+    if srv.srv in effects.HUB_SRVS:
+        effects.check_hub_status(srv.srv, device)
+        return
+    if srv.non_device:
+        return
+    allowed = INSTALLING_STATUSES if srv.srv in COMMISSIONING_SRVS else LIVE_STATUSES
+    if status not in allowed:
+        raise refuse(
+            ValidationStage.DEVICE_STATUS_DISALLOWS,
+            f"device {device.device_id} is {status};"
+            f" SRV {srv.srv} needs {', '.join(sorted(allowed))}",
+        )
+
+
+def _seeded(seed: int, request_id: str) -> random.Random:
+    digest = hashlib.sha256(f"{seed}:{request_id}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def submit(
+    session: Session,
+    *,
+    user: User,
+    request: DuisRequest,
+    now: datetime,
+    seed: int,
+    network: Any,
+    dcc_party_id: int | None = None,
+) -> Submission:
+    """Validate and store one request; the caller commits before sending ``reply_xml``."""
+    catalogue = load_catalogue()
+    srv = catalogue.get(request.srv)
+    row = ServiceRequest(
+        request_id=request.request_id,
+        originator=request.originator,
+        target=request.target,
+        counter=request.counter,
+        srv=request.srv,
+        service_reference=request.service_reference,
+        command_variant=request.command_variant,
+        party_id=user.party_id,
+        user_id=user.id,
+        received_at=now,
+        body=request.body,
+        raw=request.raw.decode("utf-8", "replace"),
+        state="refused",
+        ack_code="",
+    )
+    try:
+        role = _role_for(user, request.originator)
+        if role is None:
+            raise refuse(
+                ValidationStage.UNKNOWN_SENDER,
+                f"{request.originator} is not a DUIS user ID of {user.username}",
+            )
+        row.role = role
+        if srv is None:
+            raise refuse(ValidationStage.SRV_UNKNOWN, f"no SRV {request.srv} in DUIS 5.4")
+        day = now.date()
+        if role not in catalogue.eligible_roles(srv.srv, day):
+            raise refuse(
+                ValidationStage.ROLE_NOT_ELIGIBLE,
+                f"role {role} may not send SRV {srv.srv} on {day}",
+            )
+        devices = _devices(session, request, srv)
+        holder_only = srv.srv in effects.RETURN_SRVS
+        for device in devices:
+            if srv.srv == "8.2":
+                continue  # Read Inventory: current and future suppliers may ask (DUIS 8.2)
+            if not entitled(
+                session,
+                party_id=user.party_id,
+                role=role,
+                device=device,
+                day=day,
+                holder_only=holder_only,
+            ):
+                raise refuse(
+                    ValidationStage.NOT_ENTITLED,
+                    f"{user.party.code} as {role} is not entitled to {device.device_id} on {day}",
+                )
+        for device in devices:
+            _check_status(srv, device)
+        if srv.srv in effects.HUB_SRVS:
+            effects.check_body(srv.srv, request, devices)
+        _take_counter(session, request.originator, request.counter, request.request_id)
+    except DuisRejected as refusal:
+        row.ack_code = refusal.response_code
+        row.refusal_reason = refusal.message
+        row.state = "refused"
+        session.add(row)
+        session.flush()
+        return Submission(
+            request=row,
+            accepted=False,
+            code=refusal.response_code,
+            reply_xml=_error_xml(request, refusal.response_code, now),
+        )
+
+    assert srv is not None
+    row.ack_code = ResponseCode.ACKNOWLEDGEMENT
+    row.device_id = devices[0].device_id if devices else None
+    session.add(row)
+    session.flush()
+    actor = Actor(name=user.username, party_id=user.party_id, interface="duis", user_id=user.id)
+    messages: list[OutboundMessage] = []
+    if srv.srv in effects.HUB_SRVS or srv.non_device:
+        response_body = effects.apply(
+            session,
+            actor=actor,
+            request=request,
+            srv=srv.srv,
+            devices=devices,
+            now=now,
+            dcc_party_id=dcc_party_id,
+        )
+        row.state = "responded"
+        row.response_code = ResponseCode.SUCCESS
+        row.responded_at = now
+        row.rtt_ms = 0
+        messages.append(
+            _owe(
+                session,
+                row,
+                user,
+                ResponseCode.SUCCESS,
+                now,
+                _response_xml(row, ResponseCode.SUCCESS, now, response_body),
+            )
+        )
+    else:
+        device = devices[0]
+        outcome = network.deliver(device, srv.srv, _seeded(seed, request.request_id))
+        row.state = "queued"
+        row.due_at = now + timedelta(milliseconds=int(outcome.rtt_ms))
+        row.planned = outcome.as_dict()
+    session.flush()
+    return Submission(
+        request=row,
+        accepted=True,
+        code=ResponseCode.ACKNOWLEDGEMENT,
+        reply_xml=_ack_xml(request, srv, now),
+        messages=messages,
+    )
+
+
+def _devices(session: Session, request: DuisRequest, srv: Srv) -> list[Device]:
+    ids = _subject_device_ids(request, srv)
+    devices: list[Device] = []
+    for device_id in ids:
+        device = session.get(Device, device_id)
+        if device is None:
+            raise refuse(ValidationStage.UNKNOWN_DEVICE, f"no device {device_id} in SMI")
+        devices.append(device)
+    return devices
+
+
+def _owe(
+    session: Session,
+    row: ServiceRequest,
+    user: User,
+    code: str,
+    now: datetime,
+    xml: bytes,
+    kind: str = "response",
+    device_id: str | None = None,
+) -> OutboundMessage:
+    has_callback = session.get(Callback, user.id) is not None
+    message = OutboundMessage(
+        user_id=user.id,
+        party_id=user.party_id,
+        kind=kind,
+        service_request_id=row.id,
+        request_id=row.request_id,
+        code=code,
+        device_id=device_id or row.device_id,
+        created_at=now,
+        xml=xml.decode(),
+        push_state="pending" if has_callback else "none",
+        next_attempt_at=now if has_callback else None,
+    )
+    session.add(message)
+    return message
+
+
+def release_due(session: Session, *, now: datetime, limit: int = 500) -> int:
+    """Turn the device network's answers that have fallen due into owed responses and alerts.
+
+    Idempotent and crash-safe: a request moves from ``queued`` to ``responded`` in the same
+    transaction that creates its messages."""
+    stmt = (
+        select(ServiceRequest)
+        .where(ServiceRequest.state == "queued", ServiceRequest.due_at <= now)
+        .order_by(ServiceRequest.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    released = 0
+    for row in session.scalars(stmt):
+        user = session.get(User, row.user_id)
+        assert user is not None
+        plan = row.planned
+        code = str(plan["response_code"])
+        assert row.due_at is not None
+        at = row.due_at
+        row.state = "responded"
+        row.response_code = code
+        row.responded_at = at
+        row.rtt_ms = int(plan["rtt_ms"])
+        row.failure_reason = plan.get("failure_reason")
+        _owe(session, row, user, code, at, _response_xml(row, code, at, None, from_device=True))
+        for alert in plan.get("alerts", []):
+            xml = _alert_xml(session, row, str(alert), at)
+            _owe(session, row, user, str(alert), at, xml, kind="alert")
+        released += 1
+    session.flush()
+    return released
+
+
+def _ack_xml(request: DuisRequest, srv: Srv, now: datetime) -> bytes:
+    from meterhub.gateway import messages
+
+    return messages.acknowledgement(request, srv.srv, srv.service_reference, now)
+
+
+def _error_xml(request: DuisRequest, code: str, now: datetime) -> bytes:
+    from meterhub.gateway import messages
+
+    return messages.error_response(
+        request.request_id, request.srv, request.service_reference, code, now
+    )
+
+
+def _response_xml(
+    row: ServiceRequest, code: str, at: datetime, body: Any, *, from_device: bool = False
+) -> bytes:
+    from meterhub.gateway import messages
+
+    return messages.service_response(
+        row.request_id,
+        row.srv or "",
+        row.service_reference or "",
+        code,
+        at,
+        body,
+        from_device=from_device,
+    )
+
+
+def _alert_xml(session: Session, row: ServiceRequest, alert: str, at: datetime) -> bytes:
+    """The DCC alert a device request's outcome raised (N13 no response, N16, N42, N55)."""
+    import hashlib as _h
+
+    from meterhub.gateway import messages
+
+    device = session.get(Device, row.device_id) if row.device_id else None
+    mpxn = device.mpxn if device is not None else None
+    return messages.dcc_alert(
+        alert,
+        row.device_id or "",
+        at,
+        mpxn=mpxn or "0000000000000",
+        command_request_id=row.request_id,
+        certificates=[("DigitalSigning", _h.sha256(row.request_id.encode()).digest())],
+        s1sp_alert_code="S1SP validation failure",
+    )
+
+
+def rejected_submission(
+    session: Session, *, user: User, rejected: DuisRejected, raw: bytes, now: datetime
+) -> Submission:
+    """Store a request refused before it could be parsed (malformed, XML attack, schema)."""
+    row = ServiceRequest(
+        request_id=rejected.request_id or "",
+        party_id=user.party_id,
+        user_id=user.id,
+        received_at=now,
+        ack_code=rejected.response_code,
+        refusal_reason=rejected.message[:2000],
+        state="refused",
+        raw=raw[:4096].decode("utf-8", "replace"),
+    )
+    session.add(row)
+    session.flush()
+    from meterhub.gateway import messages
+
+    xml = messages.error_response(rejected.request_id, None, None, rejected.response_code, now)
+    return Submission(request=row, accepted=False, code=rejected.response_code, reply_xml=xml)
+
+
+HTTP_STATUS = {
+    ResponseCode.FAILED_VALIDATION: 400,
+    ResponseCode.INVALID_USER: 403,
+    ResponseCode.ROLE_NOT_PERMITTED_FOR_SRV: 403,
+    ResponseCode.USER_STATUS_NOT_PERMITTED: 403,
+    ResponseCode.NOT_AUTHORISED_FOR_DEVICE: 403,
+    ResponseCode.DEVICE_UNKNOWN: 404,
+    ResponseCode.DEVICE_STATUS_INCOMPATIBLE: 409,
+}
+
+
+def http_status_for(code: str) -> int:
+    """The HTTP status a refusal travels with (the DUIS code is in the body and a header)."""
+    try:
+        return HTTP_STATUS.get(ResponseCode(code), 422)
+    except ValueError:
+        return 422

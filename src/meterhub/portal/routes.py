@@ -1,11 +1,59 @@
-"""Portal routes (being built)."""
+"""Mount the portal on the app: pages under ``/portal``, static files under ``/portal/static``.
+
+The portal calls the same services as the REST API, as the logged-in user's party, so a
+page can never show more than the API would. Refusals come back as HTML pages: the app's
+``MeterhubError`` handler calls ``app.state.render_portal_error`` for ``/portal`` paths, and
+unknown portal paths get the same page instead of the API's JSON.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
 
 from meterhub.config import Settings
+from meterhub.errors import MeterhubError, NotFound
+from meterhub.kit.clock import utcnow
+from meterhub.portal import account, home, inventory
+from meterhub.portal.sessions import SessionCookie
+from meterhub.portal.web import PORTAL, render_error
+
+STATIC = Path(__file__).parent / "static"
 
 
 def install_portal(app: FastAPI, settings: Settings) -> None:
     """Mount the portal's pages on ``app``."""
+    app.state.portal_cookie = SessionCookie(settings)
+    app.state.portal_clock = utcnow  # what the login throttle calls "now"; tests replace it
+    app.state.render_portal_error = render_error
+    app.mount(f"{PORTAL}/static", StaticFiles(directory=STATIC), name="portal_static")
+
+    portal = APIRouter(prefix=PORTAL, include_in_schema=False)
+    portal.include_router(account.router)
+    portal.include_router(home.router)
+    portal.include_router(inventory.router)
+    app.include_router(portal)
+
+    api_http_handler = app.exception_handlers.get(StarletteHTTPException)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """404 and 405 under /portal as the portal's own page; elsewhere as before."""
+        path = request.url.path
+        in_portal = path == PORTAL or path.startswith(PORTAL + "/")
+        if in_portal and isinstance(exc, StarletteHTTPException):
+            if exc.status_code == 404:
+                return render_error(request, NotFound("there is no such page in the portal"))
+            code = "method_not_allowed" if exc.status_code == 405 else "http_error"
+            wrapped = MeterhubError(str(exc.detail), code=code)
+            wrapped.status = exc.status_code  # type: ignore[misc]
+            return render_error(request, wrapped)
+        if api_http_handler is None:
+            raise exc
+        response: Response = await api_http_handler(request, exc)  # type: ignore[misc]
+        return response
+
+    app.add_exception_handler(StarletteHTTPException, http_error)

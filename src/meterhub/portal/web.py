@@ -1,0 +1,185 @@
+"""What every portal page shares: templates, the visitor's session, the logged-in user, rendering.
+
+Pages are plain HTML forms and links: the portal works with JavaScript switched off. Every page
+is sent with ``Cache-Control: no-store`` (it shows a party's own data) and a Content Security
+Policy that allows no script at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import unquote, urlencode, urlsplit
+
+from fastapi import Depends, Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from meterhub.api.deps import DbSession
+from meterhub.audit.service import Actor
+from meterhub.errors import MeterhubError, NotAuthenticated, TooManyAttempts
+from meterhub.parties.models import User
+from meterhub.parties.service import actor_for, user_by_username
+from meterhub.portal.sessions import COOKIE_NAME, SessionCookie, WebSession
+
+PORTAL = "/portal"
+LOGIN_PATH = f"{PORTAL}/login"
+HOME_PATH = f"{PORTAL}/"
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@dataclass(frozen=True)
+class PortalUser:
+    """The logged-in user, copied out of the database (error pages are drawn after the request's
+    session has rolled back), and the actor every service call is made as."""
+
+    username: str
+    display_name: str
+    party_code: str
+    party_name: str
+    party_kind: str
+    party_roles: tuple[str, ...]
+    roles: tuple[tuple[str, str | None], ...]  # (user role, DUIS user ID)
+    actor: Actor
+
+    @classmethod
+    def of(cls, user: User) -> PortalUser:
+        return cls(
+            username=user.username,
+            display_name=user.display_name,
+            party_code=user.party.code,
+            party_name=user.party.name,
+            party_kind=user.party.kind,
+            party_roles=tuple(sorted(r.role for r in user.party.roles)),
+            roles=tuple(sorted((r.role, r.duis_user_id) for r in user.roles)),
+            actor=actor_for(user, "portal"),
+        )
+
+
+def cookie_codec(request: Request) -> SessionCookie:
+    codec: SessionCookie = request.app.state.portal_cookie
+    return codec
+
+
+def web_session(request: Request) -> WebSession:
+    """The visitor's session from its cookie, or a fresh anonymous one (remembered per request)."""
+    existing: WebSession | None = getattr(request.state, "web_session", None)
+    if existing is not None:
+        return existing
+    session = cookie_codec(request).read(request.cookies.get(COOKIE_NAME))
+    session = session or WebSession.fresh()
+    request.state.web_session = session
+    return session
+
+
+CurrentWebSession = Annotated[WebSession, Depends(web_session)]
+
+
+def current_user(request: Request, db: DbSession, session: CurrentWebSession) -> PortalUser:
+    """The logged-in, still active user; anyone else is sent to the login page."""
+    user = user_by_username(db, session.username) if session.username else None
+    if user is None or not user.active:
+        raise NotAuthenticated("log in to use the portal", code="login_required")
+    found = PortalUser.of(user)
+    request.state.portal_user = found
+    return found
+
+
+CurrentUser = Annotated[PortalUser, Depends(current_user)]
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after login: only a path inside the portal, never another site.
+
+    ``//evil.example``, ``/\\evil.example``, ``https://...`` and anything outside ``/portal``
+    fall back to the home page, so a crafted login link cannot bounce a user elsewhere.
+    """
+    if not target or "\\" in target or any(ord(c) < 32 for c in target):
+        return HOME_PATH
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return HOME_PATH
+    if parts.path != PORTAL and not parts.path.startswith(PORTAL + "/"):
+        return HOME_PATH
+    if parts.path.startswith(LOGIN_PATH) or ".." in unquote(parts.path).split("/"):
+        return HOME_PATH
+    return target
+
+
+def login_url(next_path: str | None = None) -> str:
+    if next_path and safe_next(next_path) == next_path and next_path != HOME_PATH:
+        return f"{LOGIN_PATH}?{urlencode({'next': next_path})}"
+    return LOGIN_PATH
+
+
+def with_session_cookie(request: Request, response: Response) -> Response:
+    """Send the session back when it is new or changed."""
+    session = web_session(request)
+    if session.changed:
+        cookie_codec(request).write(response, session)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    session = web_session(request)
+    full: dict[str, Any] = {
+        "csrf_token": session.csrf_token,
+        "me": getattr(request.state, "portal_user", None),
+        "nav": "",
+    }
+    full.update(context or {})
+    response = templates.TemplateResponse(
+        request, template, full, status_code=status_code, headers=headers
+    )
+    return with_session_cookie(request, response)
+
+
+def redirect(request: Request, url: str) -> Response:
+    return with_session_cookie(request, RedirectResponse(url, status_code=303))
+
+
+def render_error(request: Request, exc: MeterhubError) -> Response:
+    """The portal's face for every refusal: a page with the status, the code and the message.
+
+    Not being logged in is not an error to show: the visitor is sent to the login page, and
+    back to the page it asked for afterwards.
+    """
+    if isinstance(exc, NotAuthenticated) and exc.code == "login_required":
+        wanted = request.url.path
+        if request.url.query:
+            wanted += "?" + request.url.query
+        return redirect(request, login_url(wanted if request.method == "GET" else None))
+    headers: dict[str, str] = {}
+    if isinstance(exc, TooManyAttempts):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    return render(
+        request,
+        "error.html",
+        {"status": exc.status, "code": exc.code, "message": exc.message},
+        status_code=exc.status,
+        headers=headers,
+    )

@@ -1,0 +1,114 @@
+"""Portal test helpers: a world of two suppliers, logging in through the real form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from meterhub.inventory.models import Device
+from meterhub.parties.models import Party
+from tests.factories import (
+    Login,
+    make_device,
+    make_login,
+    make_mpan_for,
+    make_party,
+    make_registration,
+)
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def login_form_token(client: TestClient) -> str:
+    page = client.get("/portal/login")
+    assert page.status_code == 200
+    return csrf_from(page.text)
+
+
+def post_login(client: TestClient, username: str, password: str, *, next_path: str = "") -> Any:
+    token = login_form_token(client)
+    return client.post(
+        "/portal/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": next_path},
+        follow_redirects=False,
+    )
+
+
+def log_in(client: TestClient, login: Login) -> None:
+    response = post_login(client, login.user.username, login.password)
+    assert response.status_code == 303, response.text
+
+
+@dataclass
+class TwoSuppliers:
+    """Supplier A (with an agent appointment) and supplier B, each with meters and a hub."""
+
+    a: Party
+    b: Party
+    agent: Party
+    login_a: Login
+    login_b: Login
+    devices_a: list[Device]
+    devices_b: list[Device]
+
+
+@pytest.fixture
+def world(session: Session) -> TwoSuppliers:
+    from datetime import date
+
+    from meterhub.audit.service import Actor
+    from meterhub.parties import service as parties
+
+    a = make_party(session, roles=("IS",), name="Alpha Energy")
+    b = make_party(session, roles=("IS",), name="Bravo Power")
+    agent = make_party(session, roles=("RSA",), name="Charlie Metering")
+    dno = make_party(session, roles=("ED",))
+    parties.appoint_agent(
+        session,
+        actor=Actor.system("test"),
+        supplier_code=a.code,
+        agent_code=agent.code,
+        valid_from=date(2024, 1, 1),
+    )
+    devices_a: list[Device] = []
+    devices_b: list[Device] = []
+    for i in range(6):
+        mp_a, mp_b = make_mpan_for(100 + i), make_mpan_for(200 + i)
+        make_registration(session, mpxn=mp_a, supplier=a, network=dno)
+        make_registration(session, mpxn=mp_b, supplier=b, network=dno)
+        devices_a.append(
+            make_device(
+                session,
+                mpxn=mp_a,
+                model="ACME-1" if i % 2 else "ACME-2",
+                firmware_version="1.0.0" if i < 3 else "2.0.0",
+                status="Commissioned" if i < 4 else "Suspended",
+                csp_region="North" if i < 5 else "South",
+            )
+        )
+        devices_b.append(make_device(session, mpxn=mp_b, model="BRAVO-X", manufacturer="Bravo"))
+    devices_a.append(make_device(session, device_type="CHF", owner=a, status="Pending"))
+    devices_b.append(make_device(session, device_type="CHF", owner=b, status="Pending"))
+    login_a = make_login(session, party=a)
+    login_b = make_login(session, party=b)
+    session.commit()
+    return TwoSuppliers(
+        a=a,
+        b=b,
+        agent=agent,
+        login_a=login_a,
+        login_b=login_b,
+        devices_a=devices_a,
+        devices_b=devices_b,
+    )

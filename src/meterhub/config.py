@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     run_worker: bool = Field(default=False, description="Release responses and push them")
     worker_interval_seconds: float = 0.2
     callback_max_attempts: int = 8
+    lake_dir: str = Field(default="", description="Event lake the worker exports to; empty = off")
 
     def resolved_secret_key(self) -> str:
         """The configured key, or one kept in ``secret_key_file`` so sessions survive restarts."""

@@ -64,6 +64,8 @@ class ServiceRequest(Base):
     failure_reason: Mapped[str | None] = mapped_column(String(120), default=None)
     body: Mapped[dict[str, Any]] = mapped_column(default=dict)
     raw: Mapped[str] = mapped_column(Text, default="")
+    # When the lake exporter wrote this request's finished life to the event lake.
+    exported_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
 
 class OutboundMessage(Base):

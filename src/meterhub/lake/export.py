@@ -1,0 +1,150 @@
+"""The exporter: copies each finished service request's life from the live database into the
+event lake, in the same schema the traffic simulator writes.
+
+A request is exported once it is finished (refused, or responded), with the alerts it raised.
+Each batch is written as one atomically renamed file per day (``part-live-<first>-<last>``) and
+then marked exported in the database. A crash between the two re-exports the batch next time:
+``event_id`` is derived from the hub's own ids (request id and message id), so a duplicate row is
+recognisable and readers may de-duplicate on it.
+
+Device attributes (type, model, firmware, ...) are those in the inventory at export time; the
+exporter runs every few seconds inside the worker, so they are the attributes of the moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from meterhub.gateway.models import OutboundMessage, ServiceRequest
+from meterhub.inventory.models import Device
+from meterhub.lake.schema import EVENT_SCHEMA, KINDS, process_of, service_reference
+from meterhub.lake.writer import EventLakeWriter
+from meterhub.parties.models import Party
+
+LIVE_BIT = 1 << 61
+ALERT_BIT = 1 << 60
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    requests: int
+    events: int
+    files: list[Path]
+
+
+def _event_id(request_pk: int, kind: str) -> int:
+    return LIVE_BIT | (request_pk * 8 + KINDS.index(kind))
+
+
+def export_pending(
+    session: Session, *, writer: EventLakeWriter, now: datetime, limit: int = 50_000
+) -> ExportResult:
+    """Write the next batch of finished, not yet exported requests; the caller commits."""
+    rows: Sequence[ServiceRequest] = session.scalars(
+        select(ServiceRequest)
+        .where(
+            ServiceRequest.exported_at.is_(None),
+            ServiceRequest.state.in_(("refused", "responded")),
+        )
+        .order_by(ServiceRequest.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return ExportResult(requests=0, events=0, files=[])
+    party_codes: dict[int, str] = {
+        pid: code for pid, code in session.execute(select(Party.id, Party.code))
+    }
+    device_ids = {r.device_id for r in rows if r.device_id}
+    devices = (
+        {
+            d.device_id: d
+            for d in session.scalars(select(Device).where(Device.device_id.in_(device_ids)))
+        }
+        if device_ids
+        else {}
+    )
+    alerts = session.scalars(
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.kind == "alert",
+            OutboundMessage.service_request_id.in_([r.id for r in rows]),
+        )
+        .order_by(OutboundMessage.id)
+    ).all()
+    by_pk = {r.id: r for r in rows}
+
+    columns: dict[str, list[Any]] = {name: [] for name in EVENT_SCHEMA.names}
+
+    def add(row: ServiceRequest, kind: str, at: datetime, event_id: int, **values: Any) -> None:
+        device = devices.get(row.device_id or "")
+        srv = row.srv
+        base: dict[str, Any] = {
+            "event_id": event_id,
+            "event_time": at,
+            "kind": kind,
+            "request_id": row.id,
+            "originator_party": party_codes.get(row.party_id),
+            "originator_role": row.role,
+            "srv": srv if kind != "alert" else None,
+            "service_reference": service_reference(srv) if srv and kind != "alert" else None,
+            "process": process_of(srv) if srv and kind != "alert" else None,
+            "device_id": row.device_id,
+            "device_type": device.device_type if device else None,
+            "manufacturer": device.manufacturer if device else None,
+            "model": device.model if device else None,
+            "firmware_version": device.firmware_version if device else None,
+            "smets_version": device.smets_version if device else None,
+            "csp_region": device.csp_region if device else None,
+            "mpxn": device.mpxn if device else None,
+            "response_code": None,
+            "rtt_ms": None,
+            "failure_reason": None,
+            "alert_code": None,
+            "category": None,
+        }
+        base.update(values)
+        for name in EVENT_SCHEMA.names:
+            columns[name].append(base[name])
+
+    for row in rows:
+        at = row.received_at
+        add(row, "received", at, _event_id(row.id, "received"))
+        if row.state == "refused":
+            add(row, "refused", at, _event_id(row.id, "refused"), response_code=row.ack_code)
+            continue
+        add(row, "acknowledged", at, _event_id(row.id, "acknowledged"), response_code="I99")
+        add(row, "sent", at, _event_id(row.id, "sent"))
+        add(
+            row,
+            "response",
+            row.responded_at or at,
+            _event_id(row.id, "response"),
+            response_code=row.response_code,
+            rtt_ms=row.rtt_ms,
+            failure_reason=row.failure_reason,
+        )
+    for message in alerts:
+        assert message.service_request_id is not None
+        request = by_pk[message.service_request_id]
+        add(
+            request,
+            "alert",
+            message.created_at,
+            LIVE_BIT | ALERT_BIT | message.id,
+            originator_party=party_codes.get(message.party_id),
+            alert_code=message.code,
+        )
+    files = writer.write(columns, part=f"live-{rows[0].id}-{rows[-1].id}")
+    session.execute(
+        update(ServiceRequest)
+        .where(ServiceRequest.id.in_([r.id for r in rows]))
+        .values(exported_at=now)
+    )
+    return ExportResult(requests=len(rows), events=len(columns["event_id"]), files=files)

@@ -13,7 +13,7 @@ from meterhub.inventory import service as inventory
 from meterhub.inventory.models import Device
 from meterhub.kit.ids import make_mpan
 from meterhub.parties import service as parties
-from meterhub.parties.models import Party, User
+from meterhub.parties.models import AgentAppointment, Party, User
 from meterhub.registration import service as registration
 from meterhub.registration.models import Registration
 
@@ -90,6 +90,33 @@ def make_login(
     return Login(user=user, token=token, password=password)
 
 
+def make_api_login(
+    session: Session,
+    *,
+    party: Party,
+    roles: tuple[str, ...] | None = None,
+    username: str | None = None,
+) -> Login:
+    """Like ``make_login`` for an API-only user (no password, so no slow argon2 hash).
+    ``Login.password`` is empty: this user cannot sign in to the portal."""
+    n = next(_seq)
+    role_names = roles or tuple(sorted(r.role for r in party.roles))
+    user = parties.create_user(
+        session,
+        actor=SYSTEM,
+        party=party,
+        username=username or f"api{n}@{party.code.lower()}",
+        display_name=f"API user {n}",
+        password=None,
+        roles={
+            r: f"90-B3-D5-1F-31-{n // 256:02X}-{n % 256:02X}-{i:02X}"
+            for i, r in enumerate(role_names)
+        },
+    )
+    token = parties.issue_api_token(session, actor=SYSTEM, user=user, label="test")
+    return Login(user=user, token=token, password="")
+
+
 def make_mpan_for(n: int, distributor: int = 12) -> str:
     return make_mpan(f"{distributor:02d}{n:010d}")
 
@@ -145,4 +172,22 @@ def make_device(
         status=status,
         owner=owner.code if owner else None,
         mpxn=mpxn,
+    )
+
+
+def make_appointment(
+    session: Session,
+    *,
+    supplier: Party,
+    agent: Party,
+    valid_from: date = date(2020, 1, 1),
+    valid_to: date | None = None,
+) -> AgentAppointment:
+    return parties.appoint_agent(
+        session,
+        actor=SYSTEM,
+        supplier_code=supplier.code,
+        agent_code=agent.code,
+        valid_from=valid_from,
+        valid_to=valid_to,
     )

@@ -52,6 +52,15 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=422 if code != "malformed_json" else 400,
         )
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Still re-raised by Starlette afterwards, so it is logged; the request's session has
+        # already rolled back, so nothing it began is kept.
+        error = MeterhubError("something went wrong on our side; nothing was changed")
+        if request.url.path.startswith("/portal") and hasattr(app.state, "render_portal_error"):
+            return app.state.render_portal_error(request, error)  # type: ignore[no-any-return]
+        return error_response(error)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}

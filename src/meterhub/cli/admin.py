@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         with unit_of_work() as session:
             for p in service.list_parties(session, actor=Actor.system("cli")):
                 roles = ",".join(sorted(r.role for r in p.roles))
-                console.print(f"{p.code:10} {p.kind:18} {roles:24} {p.name}", highlight=False)
+                typer.echo(f"{p.code:10} {p.kind:18} {roles:24} {p.name}")
 
     user_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
     app.add_typer(user_app, name="user")
@@ -85,4 +85,4 @@ def register(app: typer.Typer) -> None:
             token = service.issue_api_token(
                 session, actor=Actor.system("cli"), user=user, label=label
             )
-            console.print(json.dumps({"username": user.username, "token": token}))
+            typer.echo(json.dumps({"username": user.username, "token": token}))

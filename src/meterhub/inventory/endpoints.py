@@ -28,9 +28,8 @@ def devices_out(session: Session, devices: list[Device]) -> list[DeviceOut]:
     owner_ids = {d.owner_party_id for d in devices if d.owner_party_id is not None}
     codes: dict[int, str] = {}
     if owner_ids:
-        codes = dict(
-            session.execute(select(Party.id, Party.code).where(Party.id.in_(owner_ids))).tuples()
-        )
+        stmt = select(Party.id, Party.code).where(Party.id.in_(owner_ids))
+        codes = {party_id: code for party_id, code in session.execute(stmt)}
     return [
         DeviceOut(
             device_id=d.device_id,

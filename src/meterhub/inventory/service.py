@@ -125,6 +125,12 @@ def _filtered(session: Session, actor: Actor, flt: DeviceFilter) -> Select[Devic
     if flt.firmware_version:
         stmt = stmt.where(Device.firmware_version == flt.firmware_version)
     if flt.smets_version:
+        if flt.smets_version not in SMETS_VERSIONS:
+            raise InvalidInput(
+                f"unknown SMETS/CHTS version {flt.smets_version!r};"
+                f" one of {', '.join(SMETS_VERSIONS)}",
+                code="bad_smets_version",
+            )
         stmt = stmt.where(Device.smets_version == flt.smets_version)
     if flt.mpxn:
         stmt = stmt.where(Device.mpxn == normalise_mpxn(flt.mpxn))

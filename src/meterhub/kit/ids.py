@@ -13,7 +13,7 @@ import re
 
 from meterhub.errors import InvalidInput
 
-_EUI64_HEX = re.compile(r"^[0-9A-Fa-f]{16}$")
+_EUI64_HEX = re.compile(r"[0-9A-Fa-f]{16}")
 _MPAN_WEIGHTS = (3, 5, 7, 13, 17, 19, 23, 29, 31, 37, 41, 43)
 
 
@@ -22,7 +22,7 @@ def normalise_eui64(value: str, *, field: str = "device_id") -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"{field} must be an EUI-64 string", code="bad_eui64")
     raw = value.strip().replace("-", "").replace(":", "")
-    if not _EUI64_HEX.match(raw):
+    if not _EUI64_HEX.fullmatch(raw):
         raise InvalidInput(
             f"{field} {value!r} is not an EUI-64 (16 hex digits, e.g. 00-DB-12-34-56-78-90-A2)",
             code="bad_eui64",

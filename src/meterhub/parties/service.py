@@ -56,7 +56,7 @@ def create_party(
     if not actor.is_operator:
         raise PermissionDenied("only the hub operator registers parties")
     code = code.strip().upper()
-    if not code or len(code) > 16 or not code.replace("_", "").isalnum():
+    if not code or len(code) > 16 or not code.isascii() or not code.replace("_", "").isalnum():
         raise InvalidInput(
             f"party code {code!r} must be 1-16 letters or digits", code="bad_party_code"
         )
@@ -115,8 +115,14 @@ def create_user(
     display_name: str,
     password: str | None,
     roles: dict[str, str | None],
+    password_hash: str | None = None,
 ) -> User:
-    """``roles`` maps each role the user acts in to its DUIS user ID (EUI-64), or None."""
+    """``roles`` maps each role the user acts in to its DUIS user ID (EUI-64), or None.
+
+    ``password_hash`` is an argon2 hash made already, instead of ``password``: a bulk load (the
+    demo estate) gives many users one password and hashes it once, as each hash takes ~0.5 s."""
+    if password is not None and password_hash is not None:
+        raise InvalidInput("give a password or a password hash, not both", code="bad_password")
     if not (actor.is_operator or actor.party_id == party.id):
         raise NotFound(f"no party {party.code}")
     username = username.strip().lower()
@@ -135,14 +141,17 @@ def create_user(
                 f"party {party.code} does not hold role {role.value}", code="role_not_held"
             )
         eui = normalise_eui64(duis_id, field="duis_user_id") if duis_id else None
-        if eui and session.scalar(select(UserRole.id).where(UserRole.duis_user_id == eui)):
+        if eui and (
+            any(r.duis_user_id == eui for r in user_roles)
+            or session.scalar(select(UserRole.id).where(UserRole.duis_user_id == eui))
+        ):
             raise Conflict(f"DUIS user ID {eui} is already in use", code="duis_user_id_taken")
         user_roles.append(UserRole(role=role.value, duis_user_id=eui))
     user = User(
         party_id=party.id,
         username=username,
         display_name=display_name.strip() or username,
-        password_hash=hash_password(password) if password else None,
+        password_hash=hash_password(password) if password else password_hash,
         active=True,
         created_at=utcnow(),
     )

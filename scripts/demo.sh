@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# From a fresh clone to a running hub with a synthetic GB estate and logins to try.
+#
+#   ./scripts/demo.sh                    # 20,000 devices, http://127.0.0.1:8000/portal/
+#   DEVICES=1000000 PORT=8080 ./scripts/demo.sh
+#
+# Environment: DEVICES (default 20000), SEED (default 1), HOST (127.0.0.1), PORT (8000),
+# METERHUB_DATABASE_URL (default sqlite:///var/demo/meterhub.db; a SQLite demo database is
+# removed and made anew on every run, any other is only migrated and must be empty).
+# Every login shares one password made fresh each run; the full list, with each login's API
+# token, is in var/demo/credentials.json (mode 0600). Never expose a demo hub to a network.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+DEVICES=${DEVICES:-20000}
+SEED=${SEED:-1}
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+DEMO_DIR=var/demo
+CREDENTIALS=$DEMO_DIR/credentials.json
+export METERHUB_DATABASE_URL=${METERHUB_DATABASE_URL:-sqlite:///$DEMO_DIR/meterhub.db}
+
+if [[ -x scripts/setup.sh ]]; then
+    scripts/setup.sh
+elif [[ ! -x .venv/bin/meterhub ]]; then
+    python3 -m venv .venv
+    .venv/bin/pip install -qq --disable-pip-version-check -e '.[dev]'
+fi
+METERHUB=.venv/bin/meterhub
+
+mkdir -p "$DEMO_DIR"
+if [[ $METERHUB_DATABASE_URL == sqlite:///* ]]; then
+    db=${METERHUB_DATABASE_URL#sqlite:///}
+    rm -f "$db" "$db-wal" "$db-shm"
+fi
+
+"$METERHUB" db upgrade
+"$METERHUB" demo seed --devices "$DEVICES" --seed "$SEED" --credentials "$CREDENTIALS"
+
+.venv/bin/python - "$CREDENTIALS" "http://$HOST:$PORT" <<'PY'
+import json
+import sys
+
+logins = {c["party"]: c for c in json.load(open(sys.argv[1], encoding="utf-8"))}
+rows = []
+def first(kind, test):
+    for c in logins.values():
+        if test(c):
+            rows.append((kind, c))
+            return
+first("hub operator", lambda c: "OPERATOR" in c["roles"])
+first("big supplier", lambda c: "IS" in c["roles"])  # suppliers are listed largest first
+first("network operator", lambda c: "ED" in c["roles"])
+first("agent (RSA)", lambda c: "RSA" in c["roles"])
+password = rows[0][1]["password"]
+print()
+print(f"meterhub demo: portal {sys.argv[2]}/portal/  API {sys.argv[2]}/api/v1/docs")
+print(f"every login's password: {password}")
+print()
+print(f"  {'who':18} {'party':7} {'username':28} API token")
+for kind, c in rows:
+    print(f"  {kind:18} {c['party']:7} {c['username']:28} {c['api_token']}")
+print()
+print(f"all {len(logins)} logins (one per party): {sys.argv[1]}")
+print(f"try: curl -H 'Authorization: Bearer {rows[1][1]['api_token']}' {sys.argv[2]}/api/v1/me")
+print()
+PY
+
+exec "$METERHUB" serve --host "$HOST" --port "$PORT"

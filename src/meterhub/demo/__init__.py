@@ -1,0 +1,1 @@
+"""A synthetic GB smart-metering estate for demos, benchmarks and load tests."""

@@ -155,6 +155,13 @@ max_connections = 200
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+# CREATE DATABASE ... TEMPLATE per test runs 2-3x faster with minimal WAL and rare checkpoints.
+wal_level = minimal
+max_wal_senders = 0
+wal_buffers = 16MB
+shared_buffers = 256MB
+checkpoint_timeout = 1h
+max_wal_size = 4GB
 EOF
 
     log "starting on 127.0.0.1:$port (log: $base/log)"

@@ -44,7 +44,7 @@ have=""
 
 if [[ "$want" != "$have" ]]; then
     echo "setup: installing meterhub[dev] into $VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+    "$VENV/bin/python" -m pip install -qq --disable-pip-version-check -e '.[dev]'
     echo "$want" >"$STAMP"
 else
     echo "setup: $VENV is up to date"

@@ -2,11 +2,14 @@
 
 ``METERHUB_TEST_DATABASE_URL`` picks the server: unset means SQLite files under pytest's tmp dir;
 a ``postgresql+psycopg://`` URL means a PostgreSQL server, where the migrations run once into a
-template database and each test gets ``CREATE DATABASE ... TEMPLATE`` (docs/decisions/0001-test-databases.md).
+template database and each test gets ``CREATE DATABASE ... TEMPLATE``
+(docs/decisions/0001-test-databases.md). ``scripts/pg.sh start`` runs such a server.
 """
 
 from __future__ import annotations
 
+import functools
+import gc
 import itertools
 import os
 import shutil
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -29,9 +32,26 @@ ON_POSTGRES = TEST_URL.startswith("postgresql")
 _counter = itertools.count()
 
 
-def _admin_engine():  # type: ignore[no-untyped-def]
+@functools.cache
+def _pg_admin() -> Engine:
+    """One AUTOCOMMIT pool on the server's ``postgres`` database, for CREATE and DROP DATABASE."""
     url = make_url(TEST_URL).set(database="postgres")
     return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _release_connections(url: str) -> None:
+    """Close every pooled connection to ``url`` before its database is copied or dropped.
+
+    Engines are cached per URL (``get_engine``), and ``dispose`` only closes connections that
+    are checked in. One a test forgot to close goes back to the pool when the garbage collector
+    finds it, so collect first: it is rolled back while its database still exists, instead of
+    failing later, in some other test, against a database that was dropped under it.
+    """
+    engine = get_engine(url)
+    checkedout = getattr(engine.pool, "checkedout", None)
+    if checkedout is not None and checkedout():
+        gc.collect()
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -39,13 +59,14 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database with every migration applied, copied for each test."""
     if ON_POSTGRES:
         name = f"meterhub_tpl_{os.getpid()}"
-        admin = _admin_engine()
+        admin = _pg_admin()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(TEST_URL).set(database=name).render_as_string(hide_password=False)
         upgrade(url)
-        get_engine(url).dispose()
+        # CREATE DATABASE ... TEMPLATE refuses while anyone is connected to the template.
+        _release_connections(url)
         yield name
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -63,15 +84,14 @@ def db_url(template_db: str, tmp_path: Path) -> Iterator[str]:
     """The URL of this test's own freshly migrated database."""
     if ON_POSTGRES:
         name = f"meterhub_t_{os.getpid()}_{next(_counter)}"
-        admin = _admin_engine()
+        admin = _pg_admin()
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'))
         url = make_url(TEST_URL).set(database=name).render_as_string(hide_password=False)
         yield url
-        get_engine(url).dispose()
+        _release_connections(url)
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     else:
         path = tmp_path / "meterhub.db"
         shutil.copyfile(template_db, path)

@@ -136,3 +136,16 @@ def duis_id(login: Login) -> str:
     role = login.user.roles[0]
     assert role.duis_user_id is not None
     return role.duis_user_id
+
+
+def update_inventory(originator: str, device_id: str, counter: int, change: str) -> bytes:
+    """8.4 Update Inventory with one change element, e.g. ``<sr:DeleteDevice/>``."""
+    return duis_xml(
+        originator=originator,
+        target=DCC_TARGET,
+        counter=counter,
+        srv="8.4",
+        service_reference="8.4",
+        command_variant=8,
+        body=f"<sr:UpdateInventory><sr:DeviceID>{device_id}</sr:DeviceID>{change}</sr:UpdateInventory>",
+    )

@@ -25,6 +25,7 @@ from tests.gateway.duis_factories import (
     duis_id,
     hub_return,
     read_registers,
+    update_inventory,
 )
 
 SR = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
@@ -282,3 +283,72 @@ class TestHubReturns:
         )
         assert code_of(r.content) in {"E4", "E5"}
         assert session.scalar(select(func.count()).select_from(HubReturn)) == 1
+
+
+class TestUpdateInventory:
+    def test_firmware_detail_is_updated_with_history(
+        self, session: Session, client: TestClient
+    ) -> None:
+        e = build_estate(session)
+        change = "<sr:UpdateDeviceDetails><sr:FirmwareVersion>2.0.1</sr:FirmwareVersion></sr:UpdateDeviceDetails>"
+        r = send(
+            client,
+            e.supplier_login.headers,
+            update_inventory(duis_id(e.supplier_login), e.esme_id, 1, change),
+        )
+        assert code_of(r.content) == "I99", r.text
+        session.expire_all()
+        device = session.get(Device, e.esme_id)
+        assert device is not None and device.firmware_version == "2.0.1"
+        history = client.get(
+            f"/api/v1/devices/{e.esme_id}/history", headers=e.supplier_login.headers
+        ).json()
+        assert history[-1]["field"] == "firmware_version" and history[-1]["new_value"] == "2.0.1"
+
+    def test_hub_status_element_for_a_meter_is_refused(
+        self, session: Session, client: TestClient
+    ) -> None:
+        e = build_estate(session)
+        change = "<sr:UpdateDeviceStatusCH>Withdrawn</sr:UpdateDeviceStatusCH>"
+        r = send(
+            client,
+            e.supplier_login.headers,
+            update_inventory(duis_id(e.supplier_login), e.esme_id, 1, change),
+        )
+        assert code_of(r.content) == "E65"
+
+    def test_status_outside_the_workflow_is_e5_and_changes_nothing(
+        self, session: Session, client: TestClient
+    ) -> None:
+        e = build_estate(session)
+        change = "<sr:UpdateDeviceStatusExceptCH>Pending</sr:UpdateDeviceStatusExceptCH>"
+        r = send(
+            client,
+            e.supplier_login.headers,
+            update_inventory(duis_id(e.supplier_login), e.esme_id, 1, change),
+        )
+        assert code_of(r.content) == "E5"
+        session.expire_all()
+        device = session.get(Device, e.esme_id)
+        assert device is not None and device.status == "Commissioned"
+
+    def test_stock_hub_can_be_deleted_but_not_another_partys(
+        self, session: Session, client: TestClient
+    ) -> None:
+        e = build_estate(session)
+        delete = "<sr:DeleteDevice/>"
+        other = send(
+            client,
+            e.other_login.headers,
+            update_inventory(duis_id(e.other_login), e.hub_id, 1, delete),
+        )
+        assert code_of(other.content) == "E4"
+        own = send(
+            client,
+            e.supplier_login.headers,
+            update_inventory(duis_id(e.supplier_login), e.hub_id, 1, delete),
+        )
+        assert code_of(own.content) == "I99", own.text
+        session.expire_all()
+        hub = session.get(Device, e.hub_id)
+        assert hub is not None and hub.status == "Withdrawn"

@@ -6,6 +6,10 @@
   charged (``comms_hubs.service.record_return``). Only the holder, or an RSA it appointed, may ask.
 * 8.2 Read Inventory: answers from SMI.
 * 8.3 Decommission Device: the device leaves service.
+* 8.4 Update Inventory: one change to a device's SMI record: its status (Pending or
+  InstalledNotCommissioned; for a hub Commissioned, Withdrawn or InstalledNotCommissioned), its
+  details (make, model, SMETS/CHTS version, firmware), its MPxN, or deletion of a device never
+  installed. Status changes follow the inventory's workflow.
 * 11.1 Update Firmware: the delivery is recorded to be tracked (11.3 activates it later).
 """
 
@@ -23,12 +27,14 @@ from meterhub.gateway.codes import DuisRejected, ValidationStage
 from meterhub.gateway.messages import InventoryRow
 from meterhub.gateway.xml import DuisRequest
 from meterhub.inventory import service as inventory
+from meterhub.inventory.catalogue import ALLOWED_TRANSITIONS, DeviceStatus
+from meterhub.inventory.catalogue import parse_enum as _parse_enum
 from meterhub.inventory.models import Device
 from meterhub.kit.ids import normalise_mpxn
 
 RETURN_SRVS = frozenset({"8.14.3", "8.14.4"})
 INSTALL_SRVS = frozenset({"8.14.1", "8.14.2"})
-HUB_SRVS = RETURN_SRVS | INSTALL_SRVS | {"8.2", "8.3", "11.1"}
+HUB_SRVS = RETURN_SRVS | INSTALL_SRVS | {"8.2", "8.3", "8.4", "11.1"}
 
 _INSTALLABLE = frozenset({"Pending", "Whitelisted", "InstalledNotCommissioned"})
 _DECOMMISSIONABLE = frozenset({"InstalledNotCommissioned", "Commissioned", "Suspended"})
@@ -36,6 +42,13 @@ _DECOMMISSIONABLE = frozenset({"InstalledNotCommissioned", "Commissioned", "Susp
 
 def _refuse(stage: ValidationStage, reason: str) -> DuisRejected:
     return DuisRejected.at_stage(stage, reason)
+
+
+def parse_status(value: str) -> DeviceStatus:
+    try:
+        return _parse_enum(DeviceStatus, value, "status")
+    except InvalidInput as exc:
+        raise _refuse(ValidationStage.BODY_RULE_FAILED, exc.message) from None
 
 
 def check_hub_status(srv: str, device: Device) -> None:
@@ -60,9 +73,56 @@ def check_hub_status(srv: str, device: Device) -> None:
         )
 
 
+def inventory_update(request: DuisRequest, device: Device) -> tuple[str, Any]:
+    """What an 8.4 asks for, as (field, value), after its body and workflow rules."""
+    body = request.body
+    if "UpdateDeviceStatusCH" in body or "UpdateDeviceStatusExceptCH" in body:
+        for_hub = "UpdateDeviceStatusCH" in body
+        if for_hub != (device.device_type == "CHF"):
+            kind = "a communications hub" if for_hub else "a device other than a hub"
+            raise _refuse(
+                ValidationStage.BODY_RULE_FAILED,
+                f"that status update is for {kind}; {device.device_id} is a {device.device_type}",
+            )
+        status = str(body["UpdateDeviceStatusCH" if for_hub else "UpdateDeviceStatusExceptCH"])
+        current = DeviceStatus(device.status)
+        target = parse_status(status)
+        if target != current and target not in ALLOWED_TRANSITIONS[current]:
+            raise _refuse(
+                ValidationStage.DEVICE_STATUS_DISALLOWS,
+                f"{device.device_id} cannot go from {current.value} to {target.value}",
+            )
+        return "status", target.value
+    if "UpdateDeviceDetails" in body:
+        details = body["UpdateDeviceDetails"]
+        if not isinstance(details, dict) or not details:
+            raise _refuse(ValidationStage.BODY_RULE_FAILED, "UpdateDeviceDetails names nothing")
+        return "details", details
+    if "UpdateMPxN" in body:
+        target_mpxn = body["UpdateMPxN"]
+        value = target_mpxn.get("ImportMPxN") if isinstance(target_mpxn, dict) else None
+        if not isinstance(value, str):
+            raise _refuse(ValidationStage.BODY_RULE_FAILED, "only the import MPxN is recorded")
+        try:
+            return "mpxn", normalise_mpxn(value)
+        except InvalidInput as exc:
+            raise _refuse(ValidationStage.BODY_RULE_FAILED, exc.message) from None
+    if "DeleteDevice" in body:
+        if device.status not in ("Pending", "Whitelisted"):
+            raise _refuse(
+                ValidationStage.DEVICE_STATUS_DISALLOWS,
+                f"{device.device_id} is {device.status}; only devices never installed are deleted",
+            )
+        return "delete", None
+    raise _refuse(ValidationStage.BODY_RULE_FAILED, "8.4 names no change")
+
+
 def check_body(srv: str, request: DuisRequest, devices: list[Device]) -> None:
     if not devices and srv != "8.2":
         raise _refuse(ValidationStage.BODY_RULE_FAILED, f"SRV {srv} names no device")
+    if srv == "8.4":
+        for device in devices:
+            inventory_update(request, device)
     if srv in INSTALL_SRVS:
         mpxn = request.body.get("MPxN")
         if not isinstance(mpxn, str):
@@ -117,6 +177,13 @@ def apply(
         return None
     if srv == "8.2":
         return [_inventory_row(d) for d in devices]
+    if srv == "8.4":
+        for device in devices:
+            field, value = inventory_update(request, device)
+            inventory.update_from_duis(
+                session, actor=actor, device=device, field=field, value=value, reason=reason
+            )
+        return None
     if srv == "11.1":
         from meterhub.gateway.models import FirmwareDelivery
 

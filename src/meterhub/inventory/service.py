@@ -476,3 +476,41 @@ def decommission(session: Session, *, actor: Actor, device: Device, reason: str)
     old = device.status
     device.status = DeviceStatus.DECOMMISSIONED.value
     _history(session, device, actor, "status", old, device.status, reason)
+
+
+_DUIS_DETAIL_FIELDS = {
+    "DeviceManufacturer": "manufacturer",
+    "DeviceModel": "model",
+    "SMETSCHTSVersion": "smets_version",
+    "FirmwareVersion": "firmware_version",
+}
+
+
+def update_from_duis(
+    session: Session, *, actor: Actor, device: Device, field: str, value: Any, reason: str
+) -> None:
+    """8.4 Update Inventory: one change to the device's record, already checked by the gateway."""
+    if field == "status":
+        if device.status != value:
+            old = device.status
+            device.status = str(value)
+            _history(session, device, actor, "status", old, device.status, reason)
+    elif field == "mpxn":
+        old_mpxn = device.mpxn
+        if session.get(MeterPoint, value) is None:
+            session.add(MeterPoint(mpxn=value, fuel="electricity" if len(value) == 13 else "gas"))
+            session.flush()
+        device.mpxn = str(value)
+        _history(session, device, actor, "mpxn", old_mpxn, device.mpxn, reason)
+    elif field == "delete":
+        old = device.status
+        device.status = DeviceStatus.WITHDRAWN.value
+        _history(session, device, actor, "status", old, device.status, f"deleted: {reason}")
+    elif field == "details":
+        for duis_name, column in _DUIS_DETAIL_FIELDS.items():
+            if duis_name in value and value[duis_name] not in (None, ""):
+                new = str(value[duis_name])[:80]
+                old = getattr(device, column)
+                if new != old:
+                    setattr(device, column, new)
+                    _history(session, device, actor, column, old, new, reason)

@@ -72,6 +72,15 @@ else
     /usr/bin/chromium --version
 fi
 
+stage "java (for the PySpark report engine)"
+if command -v java >/dev/null 2>&1; then
+    java -version 2>&1 | head -n 1
+else
+    echo "installing Debian's OpenJDK runtime (apt-get)"
+    apt_install default-jre-headless
+    java -version 2>&1 | head -n 1
+fi
+
 stage "ruff format --check"
 "$BIN/ruff" format --check
 

@@ -1,0 +1,176 @@
+"""Disclosure control: what one recipient may see of a definition's industry-wide result.
+
+MP176 gives each user its own performance "against anonymised data for other Users operating in
+the same User Role". The rules, applied to every definition's rows for every recipient:
+
+* **Own rows are named**, with the recipient's party code; the industry rows (all parties of
+  the role, the recipient included) are named ``Industry``.
+* **Peers are labelled** ``Supplier 7``, ``Network operator 2``...: the number is the peer's
+  position when the role's parties are sorted by a keyed hash (HMAC-SHA-256) of the run secret,
+  the recipient and the month. So a label is stable across every file of one report, but the
+  same peer has an unrelated number in another recipient's report and in another month, and a
+  recipient cannot link peers by comparing reports. The secret is never written out.
+* **Small cohorts are not broken out**: when fewer than ``min_cohort`` parties (default 5, the
+  recipient included) have rows in a role, the recipient gets its own rows and the industry
+  rows only, no peer rows and no league positions.
+* **Device-level rows are only ever the recipient's own** (``own`` definitions); the other
+  kinds carry no device or meter point columns (``Definition`` refuses them).
+* **Party codes inside dimensions** (the supplier an N16 is split by) are labelled the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from meterhub.reporting.definitions import Definition
+from meterhub.reporting.engines import Row
+
+DEFAULT_MIN_COHORT: Final = 5
+INDUSTRY: Final = "Industry"
+#: Series a recipient's row belongs to.
+OWN, PEER, INDUSTRY_SERIES = "own", "peer", "industry"
+
+NOUN_OF_ROLE: Final = {
+    "IS": "Supplier",
+    "ES": "Supplier",
+    "GS": "Supplier",
+    "ED": "Network operator",
+    "GT": "Gas transporter",
+    "RSA": "Agent",
+    "OU": "Other user",
+}
+#: The kind of party a ``party_columns`` dimension holds, by column name.
+NOUN_OF_COLUMN: Final = {"supplier": "Supplier"}
+
+
+def noun_of_role(role: str | None) -> str:
+    return NOUN_OF_ROLE.get(role or "", "Party")
+
+
+class PeerLabeller:
+    """Labels for one recipient's report in one month. ``population`` is every (party, noun)
+    the run knows; each noun's parties other than the recipient are numbered 1..n in the order
+    of their keyed hash."""
+
+    def __init__(
+        self, *, secret: bytes, recipient: str, month: str, population: Iterable[tuple[str, str]]
+    ) -> None:
+        self.recipient = recipient
+        by_noun: dict[str, set[str]] = defaultdict(set)
+        for party, noun in population:
+            if party != recipient:
+                by_noun[noun].add(party)
+
+        def key(party: str) -> bytes:
+            message = "\x1f".join((recipient, month, party)).encode()
+            return hmac.new(secret, message, hashlib.sha256).digest()
+
+        self._labels: dict[tuple[str, str], str] = {}
+        for noun, parties in by_noun.items():
+            for n, party in enumerate(sorted(parties, key=key), start=1):
+                self._labels[(party, noun)] = f"{noun} {n}"
+
+    def label(self, party: str, noun: str) -> str:
+        """The recipient keeps its own code; any other party gets its label."""
+        if party == self.recipient:
+            return party
+        try:
+            return self._labels[(party, noun)]
+        except KeyError:
+            raise KeyError(f"party not in the run's population for {noun!r}") from None
+
+
+@dataclass(frozen=True)
+class Cohorts:
+    """How many parties have rows in each role, for one definition."""
+
+    sizes: dict[str, int]
+
+    @classmethod
+    def of(cls, rows: Iterable[Row]) -> Cohorts:
+        parties: dict[str, set[str]] = defaultdict(set)
+        for r in rows:
+            if r["scope"] == "party":
+                parties[r["role"]].add(r["party"])
+        return cls({role: len(p) for role, p in parties.items()})
+
+    def broken_out(self, role: str, min_cohort: int) -> bool:
+        return self.sizes.get(role, 0) >= min_cohort
+
+
+def population(
+    definitions: Iterable[Definition], results: dict[str, list[Row]]
+) -> set[tuple[str, str]]:
+    """Every (party, noun) appearing in the results, as parties or inside party columns."""
+    out: set[tuple[str, str]] = set()
+    for d in definitions:
+        for r in results.get(d.id, []):
+            if r["scope"] == "party" and r["party"] is not None:
+                out.add((r["party"], noun_of_role(r["role"])))
+            for column in d.party_columns:
+                if r.get(column) is not None:
+                    out.add((r[column], NOUN_OF_COLUMN.get(column, "Party")))
+    return out
+
+
+def recipient_roles(results: dict[str, list[Row]], recipient: str) -> set[str]:
+    """The user roles a recipient acted in (or held devices in) during the month."""
+    return {
+        r["role"]
+        for rows in results.values()
+        for r in rows
+        if r["scope"] == "party" and r["party"] == recipient
+    }
+
+
+def recipient_view(
+    definition: Definition,
+    rows: list[Row],
+    *,
+    recipient: str,
+    roles: set[str],
+    labeller: PeerLabeller,
+    min_cohort: int = DEFAULT_MIN_COHORT,
+) -> list[Row] | None:
+    """The rows of ``definition`` that ``recipient`` receives, with a ``series`` column
+    (own, industry, peer) and every other party labelled; ``None`` when the definition is not
+    for any of the recipient's roles."""
+    applicable = roles & set(definition.recipient_roles)
+    if not applicable:
+        return None
+    cohorts = Cohorts.of(rows)
+    kind = definition.disclosure
+    out: list[Row] = []
+    for r in rows:
+        role = r["role"]
+        if role not in applicable:
+            continue
+        if r["scope"] == "industry":
+            if kind == "own":
+                continue
+            out.append(_shown(definition, r, INDUSTRY_SERIES, INDUSTRY, labeller))
+        elif r["party"] == recipient:
+            shown = _shown(definition, r, OWN, recipient, labeller)
+            if kind == "league" and not cohorts.broken_out(role, min_cohort):
+                shown["position"] = None
+            out.append(shown)
+        elif kind in ("benchmark", "league") and cohorts.broken_out(role, min_cohort):
+            label = labeller.label(r["party"], noun_of_role(role))
+            out.append(_shown(definition, r, PEER, label, labeller))
+    return out
+
+
+def _shown(definition: Definition, row: Row, series: str, name: str, labeller: PeerLabeller) -> Row:
+    shown = dict(row)
+    del shown["scope"]
+    shown = {"series": series, **shown, "party": name}
+    for column in definition.party_columns:
+        value = shown.get(column)
+        if value is not None:
+            shown[column] = labeller.label(value, NOUN_OF_COLUMN.get(column, "Party"))
+    return shown

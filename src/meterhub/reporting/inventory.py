@@ -1,0 +1,136 @@
+"""The month-end device snapshot the inventory reports read, exported from the database.
+
+MP176 inventory reporting is "a snapshot view for the end of the calendar month" for import,
+export and gas suppliers and electricity distributors. Each device is attributed to the parties
+responsible for its meter point on the month's last day: the registered supplier (role IS for
+electricity, GS for gas) and the network operator (ED or GT). A device with no meter point of
+its own takes its hub's; a hub takes the meter point of a meter that joined it; a device with
+no registered meter point (a hub in stock) goes to the party holding it, in that party's first
+role. Withdrawn and decommissioned devices are no longer in anyone's estate.
+
+Device attributes (model, firmware, status) are as the database holds them when the export
+runs: the inventory keeps no history of firmware versions, so a run made long after the month
+shows later firmware. The snapshot is written to Parquet so DuckDB and Spark read the same rows.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Final
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import Engine, or_, select
+
+from meterhub.inventory.models import Device
+from meterhub.kit.ids import fuel_of
+from meterhub.parties.models import Party, PartyRole
+from meterhub.registration.models import Registration
+from meterhub.reporting.definitions import DEVICE_SNAPSHOT_SCHEMA
+
+OUT_OF_ESTATE: Final = frozenset({"Withdrawn", "Decommissioned"})
+GAS_DEVICE_TYPES: Final = frozenset({"GSME", "GPF"})
+ELECTRICITY_DEVICE_TYPES: Final = frozenset({"ESME"})
+ROLE_PRIORITY: Final = ("IS", "GS", "ES", "ED", "GT", "RSA", "OU")
+
+
+def _is_gas(device_type: str, mpxn: str | None) -> bool:
+    """Gas meters and gas proxies are gas; anything else follows its meter point."""
+    if device_type in GAS_DEVICE_TYPES:
+        return True
+    if device_type in ELECTRICITY_DEVICE_TYPES or mpxn is None:
+        return False
+    return fuel_of(mpxn) == "gas"
+
+
+def device_snapshot(engine: Engine, *, on: date) -> pa.Table:
+    """One row per device and responsible party on ``on`` (``DEVICE_SNAPSHOT_SCHEMA``)."""
+    with engine.connect() as conn:
+        code_of = dict(conn.execute(select(Party.id, Party.code)).all())
+        roles: dict[int, list[str]] = {}
+        for party_id, role in conn.execute(select(PartyRole.party_id, PartyRole.role)):
+            roles.setdefault(party_id, []).append(role)
+        registered = {
+            mpxn: (supplier, network)
+            for mpxn, supplier, network in conn.execute(
+                select(
+                    Registration.mpxn,
+                    Registration.supplier_party_id,
+                    Registration.network_operator_party_id,
+                ).where(
+                    Registration.effective_from <= on,
+                    or_(Registration.effective_to.is_(None), Registration.effective_to >= on),
+                )
+            )
+        }
+        devices = conn.execute(
+            select(
+                Device.device_id,
+                Device.device_type,
+                Device.manufacturer,
+                Device.model,
+                Device.firmware_version,
+                Device.smets_version,
+                Device.csp_region,
+                Device.status,
+                Device.mpxn,
+                Device.comms_hub_id,
+                Device.owner_party_id,
+            )
+            .where(Device.status.not_in(OUT_OF_ESTATE))
+            .order_by(Device.device_id)
+        ).all()
+
+    hub_mpxn: dict[str, str] = {}
+    for d in devices:
+        if d.mpxn and d.comms_hub_id:
+            hub_mpxn.setdefault(d.comms_hub_id, d.mpxn)
+
+    columns: dict[str, list[str | None]] = {f.name: [] for f in DEVICE_SNAPSHOT_SCHEMA}
+
+    def add(party_id: int, role: str, d: object, mpxn: str | None) -> None:
+        columns["party"].append(code_of[party_id])
+        columns["role"].append(role)
+        columns["mpxn"].append(mpxn)
+        for name in (
+            "device_id",
+            "device_type",
+            "manufacturer",
+            "model",
+            "firmware_version",
+            "smets_version",
+            "csp_region",
+            "status",
+        ):
+            columns[name].append(getattr(d, name))
+
+    for d in devices:
+        mpxn = d.mpxn
+        if mpxn is None:
+            mpxn = hub_mpxn.get(d.device_id if d.device_type == "CHF" else d.comms_hub_id or "")
+        registration = registered.get(mpxn) if mpxn else None
+        if registration is not None:
+            gas = _is_gas(d.device_type, mpxn)
+            supplier, network = registration
+            add(supplier, "GS" if gas else "IS", d, mpxn)
+            add(network, "GT" if gas else "ED", d, mpxn)
+        elif d.owner_party_id is not None:
+            held = roles.get(d.owner_party_id, [])
+            role = next((r for r in ROLE_PRIORITY if r in held), "OU")
+            add(d.owner_party_id, role, d, mpxn)
+    return pa.table(columns, schema=DEVICE_SNAPSHOT_SCHEMA)
+
+
+def write_device_snapshot(engine: Engine, *, on: date, path: Path) -> int:
+    """Export the snapshot to ``path`` (Parquet); returns how many rows it holds."""
+    table = device_snapshot(engine, on=on)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+    return int(table.num_rows)
+
+
+def write_empty_snapshot(path: Path) -> None:
+    """For a run with no database (lake only): inventory reports come out empty."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(DEVICE_SNAPSHOT_SCHEMA.empty_table(), path)

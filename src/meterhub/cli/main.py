@@ -57,12 +57,10 @@ def serve(
 
 
 def _register_subcommands() -> None:
-    from meterhub.cli import admin, bulk
+    from meterhub.cli import admin, bulk, demo, duis, lake, report, simulate
 
-    admin.register(app)
-    bulk.register(app)
-    __import__("meterhub.cli.demo", fromlist=["register"]).register(app)
-    __import__("meterhub.cli.simulate", fromlist=["register"]).register(app)
+    for module in (admin, bulk, demo, simulate, duis, lake, report):
+        module.register(app)
 
 
 _register_subcommands()

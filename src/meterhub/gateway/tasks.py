@@ -2,36 +2,59 @@
 owed messages to users' callback URLs.
 
 Push is exactly-once or held, never twice: a message is marked ``pushing`` (committed) before
-the POST; success marks it ``delivered``. If the process dies in between, nobody knows whether the
-POST landed, so on restart ``recover_in_doubt`` moves it to ``held``: still there for polling,
-never pushed again. Failed pushes retry with exponential back-off, then are held.
+the POST, one message at a time; success marks it ``delivered``. If the process dies in between,
+nobody knows whether the POST landed, so on restart ``recover_in_doubt`` moves it to ``held``:
+still there for polling, never pushed again. The same holds for a POST that fails half-way (a
+read timeout, a dropped connection): the receiver may have it, so it is held, not retried. Only
+a push that certainly never reached the receiver (connection refused, unknown host) or that the
+receiver answered with a non-2xx status is retried, with exponential back-off, then held.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from meterhub.config import Settings
 from meterhub.db.session import session_scope
 from meterhub.gateway.models import Callback, OutboundMessage
-from meterhub.gateway.service import release_due
+from meterhub.gateway.service import lock_for_submission, release_due
 from meterhub.kit.clock import utcnow
 
 log = logging.getLogger(__name__)
 
 Poster = Callable[[str, bytes, dict[str, str]], int]
+#: At most this many pushes per sweep, so releasing due answers is never starved.
+PUSHES_PER_SWEEP = 50
+
+
+@functools.cache
+def _push_client() -> httpx.Client:
+    """One client for every push: building one per POST (its SSL context) costs some 20 times
+    the POST itself. No keep-alive: a pooled connection the receiver has closed could fail a
+    push after sending it, and such a push is held, not retried."""
+    return httpx.Client(timeout=5.0, limits=httpx.Limits(max_keepalive_connections=0))
 
 
 def http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    import httpx
+    return _push_client().post(url, content=body, headers=headers).status_code
 
-    return httpx.post(url, content=body, headers=headers, timeout=5.0).status_code
+
+#: Failures where the POST certainly never reached the receiver, so a retry cannot deliver twice.
+NEVER_SENT: tuple[type[BaseException], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.InvalidURL,
+    ConnectionRefusedError,
+)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -51,16 +74,20 @@ def recover_in_doubt(session: Session) -> int:
 def claim_pushes(
     session: Session, *, now: datetime, limit: int = 50
 ) -> list[tuple[int, str, bytes]]:
-    """Mark due pushes as in flight; returns (message id, url, body). Commit before posting."""
+    """Mark due pushes as in flight; returns (message id, url, body). Commit before posting.
+
+    The rows are locked and locked ones skipped, so two workers (``serve --workers 2`` on
+    PostgreSQL) never claim, and push, the same message."""
     stmt = (
         select(OutboundMessage, Callback.url)
         .join(Callback, Callback.user_id == OutboundMessage.user_id)
         .where(OutboundMessage.push_state == "pending", OutboundMessage.next_attempt_at <= now)
         .order_by(OutboundMessage.id)
         .limit(limit)
+        .with_for_update(of=OutboundMessage, skip_locked=True)
     )
     claimed = []
-    for message, url in session.execute(stmt).tuples():
+    for message, url in session.execute(stmt):
         message.push_state = "pushing"
         message.attempts += 1
         claimed.append((message.id, url, message.xml.encode()))
@@ -75,7 +102,9 @@ def finish_push(
     error: str | None,
     now: datetime,
     max_attempts: int,
+    in_doubt: bool = False,
 ) -> None:
+    """Record how a push went. ``in_doubt``: it failed after the receiver may have got it."""
     message = session.get(OutboundMessage, message_id)
     if message is None:
         return
@@ -83,6 +112,9 @@ def finish_push(
         message.push_state = "delivered"
         message.delivered_at = now
         message.last_error = None
+    elif in_doubt:
+        message.push_state = "held"
+        message.last_error = f"push in doubt, held for polling: {error}"[:300]
     elif message.attempts >= max_attempts:
         message.push_state = "held"
         message.last_error = f"gave up after {message.attempts} attempts: {error}"[:300]
@@ -95,15 +127,26 @@ def finish_push(
 def run_once(
     settings: Settings, *, post: Poster = http_post, now: datetime | None = None
 ) -> tuple[int, int]:
-    """One sweep: release what is due, then push what is owed. Returns (released, pushed)."""
+    """One sweep: release what is due, then push what is owed. Returns (released, pushed).
+
+    Each transaction takes SQLite's write lock before its first read (as a submission does):
+    otherwise, under a stream of submissions, its read snapshot goes stale and the write fails
+    at once with "database is locked", and a finished push stays ``pushing`` until a restart.
+    """
     url = settings.database_url
     with session_scope(url) as session:
+        lock_for_submission(session)
         released = release_due(session, now=now or utcnow())
-    with session_scope(url) as session:
-        claimed = claim_pushes(session, now=now or utcnow())
     pushed = 0
-    for message_id, target, body in claimed:
-        ok, error = False, None
+    # One message claimed at a time: a crash leaves at most the one POST in flight in doubt.
+    for _ in range(PUSHES_PER_SWEEP):
+        with session_scope(url) as session:
+            lock_for_submission(session)
+            claimed = claim_pushes(session, now=now or utcnow(), limit=1)
+        if not claimed:
+            break
+        [(message_id, target, body)] = claimed
+        ok, error, in_doubt = False, None, False
         try:
             status = post(
                 target,
@@ -114,7 +157,9 @@ def run_once(
             error = None if ok else f"HTTP {status}"
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
+            in_doubt = not isinstance(exc, NEVER_SENT)
         with session_scope(url) as session:
+            lock_for_submission(session)
             finish_push(
                 session,
                 message_id=message_id,
@@ -122,6 +167,7 @@ def run_once(
                 error=error,
                 now=now or utcnow(),
                 max_attempts=settings.callback_max_attempts,
+                in_doubt=in_doubt,
             )
         pushed += ok
     return released, pushed

@@ -1,0 +1,366 @@
+"""The gateway worker with the clock as a parameter: releasing the device network's answers and
+pushing them to callback URLs, exactly once or held for polling, never twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from meterhub.config import Settings
+from meterhub.db.session import get_sessionmaker, session_scope
+from meterhub.gateway.models import Callback, OutboundMessage, ServiceRequest
+from meterhub.gateway.service import release_due
+from meterhub.gateway.tasks import claim_pushes, finish_push, recover_in_doubt, run_once
+from meterhub.kit.clock import as_utc, utcnow
+from tests.conftest import ON_POSTGRES
+from tests.factories import (
+    Login,
+    make_api_login,
+    make_device,
+    make_mpan_for,
+    make_party,
+    make_registration,
+)
+from tests.gateway.duis_factories import duis_id, read_registers
+
+XML = {"Content-Type": "application/xml"}
+#: Later than any answer the device network can owe a read (its timeout is 60 s).
+LATER = timedelta(hours=2)
+
+
+@dataclass
+class Sender:
+    login: Login
+    esme_id: str
+    counter: int = 0
+
+    def send(self, client: TestClient) -> str:
+        """Send one 4.1.1 read with the next counter; returns its RequestID."""
+        self.counter += 1
+        body = read_registers(duis_id(self.login), self.esme_id, self.counter)
+        r = client.post("/api/v1/duis", content=body, headers={**self.login.headers, **XML})
+        assert r.status_code == 200, r.text
+        return f"{duis_id(self.login)}:{self.esme_id}:{self.counter}"
+
+    def set_callback(self, client: TestClient, url: str) -> None:
+        r = client.put("/api/v1/duis/callback", json={"url": url}, headers=self.login.headers)
+        assert r.status_code == 200, r.text
+
+
+@dataclass
+class Estate:
+    """Two users of one supplier and one user of another, each with a meter of their own."""
+
+    a1: Sender
+    a2: Sender
+    b: Sender
+
+
+@pytest.fixture
+def estate(session: Session) -> Estate:
+    dno = make_party(session, roles=("ED",))
+    supplier_a = make_party(session, roles=("IS",))
+    supplier_b = make_party(session, roles=("IS",))
+    senders = []
+    for n, party in enumerate((supplier_a, supplier_a, supplier_b)):
+        mpxn = make_mpan_for(9100 + n)
+        make_registration(session, mpxn=mpxn, supplier=party, network=dno)
+        esme = make_device(session, mpxn=mpxn)
+        senders.append(Sender(make_api_login(session, party=party), esme.device_id))
+    session.commit()
+    return Estate(*senders)
+
+
+@dataclass
+class Receiver:
+    """A stand-in for users' callback servers: answers ``status`` or raises ``error``."""
+
+    status: int = 200
+    error: Exception | None = None
+    calls: list[tuple[str, int, bytes]] = field(default_factory=list)
+
+    def __call__(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        self.calls.append((url, int(headers["X-Meterhub-Message-Id"]), body))
+        if self.error is not None:
+            raise self.error
+        return self.status
+
+    @property
+    def message_ids(self) -> list[int]:
+        return [message_id for _, message_id, _ in self.calls]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """An outbound message as the database holds it now."""
+
+    id: int
+    user_id: int
+    request_id: str | None
+    kind: str
+    push_state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    last_error: str | None
+    xml: str
+
+
+def messages(settings: Settings) -> list[Seen]:
+    with session_scope(settings.database_url) as s:
+        return [
+            Seen(
+                id=m.id,
+                user_id=m.user_id,
+                request_id=m.request_id,
+                kind=m.kind,
+                push_state=m.push_state,
+                attempts=m.attempts,
+                next_attempt_at=as_utc(m.next_attempt_at) if m.next_attempt_at else None,
+                delivered_at=as_utc(m.delivered_at) if m.delivered_at else None,
+                last_error=m.last_error,
+                xml=m.xml,
+            )
+            for m in s.scalars(select(OutboundMessage).order_by(OutboundMessage.id))
+        ]
+
+
+def only(settings: Settings) -> Seen:
+    found = messages(settings)
+    assert len(found) == 1, found
+    return found[0]
+
+
+class TestReleaseDue:
+    def test_nothing_is_released_before_it_is_due(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        estate.a1.send(client)
+        released, _ = run_once(settings, post=Receiver(), now=utcnow() - timedelta(minutes=1))
+        assert released == 0
+        assert messages(settings) == []
+
+    def test_each_answer_is_released_once_however_often_the_sweep_runs(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        sent = [estate.a1.send(client) for _ in range(3)]
+        later = utcnow() + LATER
+        assert run_once(settings, post=Receiver(), now=later)[0] == 3
+        assert run_once(settings, post=Receiver(), now=later)[0] == 0
+        assert run_once(settings, post=Receiver(), now=later + LATER)[0] == 0
+        responses = [m.request_id for m in messages(settings) if m.kind == "response"]
+        assert sorted(responses) == sorted(sent)
+        with session_scope(settings.database_url) as s:
+            states = s.scalars(select(ServiceRequest.state)).all()
+        assert states == ["responded"] * 3
+
+    @pytest.mark.skipif(not ON_POSTGRES, reason="row locks with SKIP LOCKED: PostgreSQL only")
+    def test_two_sweeps_at_once_never_release_the_same_answer(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        estate.a1.send(client)
+        maker = get_sessionmaker(settings.database_url)
+        later = utcnow() + LATER
+        with maker() as first, maker() as second:
+            assert release_due(first, now=later) == 1
+            assert release_due(second, now=later) == 0
+            first.commit()
+            second.commit()
+        assert len(messages(settings)) == 1
+
+
+class TestPush:
+    def test_a_pushed_message_is_delivered_once(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        estate.a1.set_callback(client, "http://receiver.example/a1")
+        request_id = estate.a1.send(client)
+        receiver = Receiver()
+        later = utcnow() + LATER
+        assert run_once(settings, post=receiver, now=later) == (1, 1)
+        message = only(settings)
+        assert receiver.calls == [("http://receiver.example/a1", message.id, message.xml.encode())]
+        assert message.request_id == request_id
+        assert (message.push_state, message.delivered_at) == ("delivered", later)
+        run_once(settings, post=receiver, now=later + LATER)
+        assert len(receiver.calls) == 1
+
+    def test_a_refusing_receiver_is_retried_with_growing_back_off_then_held(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        settings = settings.model_copy(update={"callback_max_attempts": 5})
+        estate.a1.set_callback(client, "http://receiver.example/a1")
+        estate.a1.send(client)
+        receiver = Receiver(status=500)
+        now = utcnow() + LATER
+        run_once(settings, post=receiver, now=now)
+        assert len(receiver.calls) == 1
+        message = only(settings)
+        assert message.push_state == "pending"
+        assert message.last_error == "HTTP 500"
+        assert message.next_attempt_at is not None
+        gaps = [message.next_attempt_at - now]
+
+        run_once(settings, post=receiver, now=message.next_attempt_at - timedelta(seconds=0.5))
+        assert len(receiver.calls) == 1, "retried before its back-off ran out"
+
+        while message.push_state == "pending":
+            assert message.next_attempt_at is not None
+            now = message.next_attempt_at
+            run_once(settings, post=receiver, now=now)
+            message = only(settings)
+            if message.next_attempt_at is not None and message.push_state == "pending":
+                gaps.append(message.next_attempt_at - now)
+
+        assert [g.total_seconds() for g in gaps] == [1, 2, 4, 8]
+        assert len(receiver.calls) == 5 == message.attempts
+        assert message.push_state == "held"
+        assert message.last_error is not None
+        assert "5 attempts" in message.last_error and "HTTP 500" in message.last_error
+        run_once(settings, post=receiver, now=now + timedelta(days=1))
+        assert len(receiver.calls) == 5
+
+    def test_a_receiver_that_cannot_be_reached_is_retried(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        estate.a1.set_callback(client, "http://receiver.example/a1")
+        estate.a1.send(client)
+        now = utcnow() + LATER
+        run_once(settings, post=Receiver(error=httpx.ConnectError("refused")), now=now)
+        assert only(settings).push_state == "pending"
+        receiver = Receiver()
+        run_once(settings, post=receiver, now=now + timedelta(seconds=1))
+        assert (len(receiver.calls), only(settings).push_state) == (1, "delivered")
+
+    def test_a_push_that_times_out_may_have_landed_so_is_held_not_repeated(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        estate.a1.set_callback(client, "http://receiver.example/a1")
+        estate.a1.send(client)
+        now = utcnow() + LATER
+        receiver = Receiver(error=httpx.ReadTimeout("no answer in 5 s"))
+        run_once(settings, post=receiver, now=now)
+        message = only(settings)
+        assert message.push_state == "held"
+        assert message.last_error is not None and "ReadTimeout" in message.last_error
+        run_once(settings, post=Receiver(), now=now + timedelta(days=1))
+        assert len(receiver.calls) == 1
+
+    def test_users_without_a_callback_are_never_pushed(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        estate.a1.set_callback(client, "http://receiver.example/a1")
+        estate.a1.send(client)
+        kept = estate.a2.send(client)
+        receiver = Receiver()
+        now = utcnow() + LATER
+        for step in range(3):
+            run_once(settings, post=receiver, now=now + timedelta(minutes=step))
+        by_request = {m.request_id: m for m in messages(settings)}
+        assert receiver.message_ids == [
+            m.id for m in by_request.values() if m.user_id == estate.a1.login.user.id
+        ]
+        assert by_request[kept].push_state == "none"
+        polled = client.get("/api/v1/duis/messages", headers=estate.a2.login.headers).json()
+        assert [m["request_id"] for m in polled["items"]] == [kept]
+
+    def test_each_users_messages_go_to_that_users_callback_only(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        urls = {}
+        for name, sender in (("a1", estate.a1), ("a2", estate.a2), ("b", estate.b)):
+            urls[sender.login.user.id] = f"http://receiver.example/{name}"
+            sender.set_callback(client, urls[sender.login.user.id])
+        for _ in range(2):
+            for sender in (estate.a1, estate.a2, estate.b):
+                sender.send(client)
+        receiver = Receiver()
+        run_once(settings, post=receiver, now=utcnow() + LATER)
+        owner = {m.id: m.user_id for m in messages(settings)}
+        assert len(owner) == 6
+        assert sorted(receiver.message_ids) == sorted(owner)
+        for url, message_id, _ in receiver.calls:
+            assert url == urls[owner[message_id]]
+
+    @pytest.mark.skipif(not ON_POSTGRES, reason="row locks with SKIP LOCKED: PostgreSQL only")
+    def test_two_workers_never_claim_the_same_message(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        estate.a1.set_callback(client, "http://receiver.example/a1")
+        estate.a1.send(client)
+        now = utcnow() + LATER
+        with session_scope(settings.database_url) as s:
+            release_due(s, now=now)
+        maker = get_sessionmaker(settings.database_url)
+        with maker() as first, maker() as second:
+            assert len(claim_pushes(first, now=now)) == 1
+            first.flush()
+            assert claim_pushes(second, now=now) == []
+            first.commit()
+            second.rollback()
+        assert only(settings).push_state == "pushing"
+
+
+class TestRecoverInDoubt:
+    @pytest.fixture
+    def cut_off(self, client: TestClient, estate: Estate, settings: Settings) -> str:
+        """Two of a1's messages: the first delivered, the second claimed when the process died."""
+        estate.a1.set_callback(client, "http://receiver.example/a1")
+        estate.a1.send(client)
+        estate.a1.send(client)
+        now = utcnow() + LATER
+        with session_scope(settings.database_url) as s:
+            release_due(s, now=now)
+        with session_scope(settings.database_url) as s:
+            [(first, _, _)] = claim_pushes(s, now=now, limit=1)
+        with session_scope(settings.database_url) as s:
+            finish_push(s, message_id=first, ok=True, error=None, now=now, max_attempts=8)
+        with session_scope(settings.database_url) as s:
+            [(second, _, _)] = claim_pushes(s, now=now, limit=1)
+        request_id = {m.id: m.request_id for m in messages(settings)}[second]
+        assert request_id is not None
+        return request_id
+
+    def test_a_push_cut_off_by_a_crash_is_held_and_never_pushed_again(
+        self, client: TestClient, estate: Estate, settings: Settings, cut_off: str
+    ) -> None:
+        with session_scope(settings.database_url) as s:
+            assert recover_in_doubt(s) == 1
+        receiver = Receiver()
+        run_once(settings, post=receiver, now=utcnow() + 2 * LATER)
+        assert receiver.calls == []
+        states = {m.request_id: (m.push_state, m.last_error) for m in messages(settings)}
+        state, error = states.pop(cut_off)
+        assert state == "held"
+        assert error is not None and "restart" in error
+        assert [s for s, _ in states.values()] == ["delivered"]
+        polled = client.get("/api/v1/duis/messages", headers=estate.a1.login.headers).json()
+        assert cut_off in [m["request_id"] for m in polled["items"]]
+
+    def test_recovery_twice_changes_nothing_more(self, settings: Settings, cut_off: str) -> None:
+        with session_scope(settings.database_url) as s:
+            assert recover_in_doubt(s) == 1
+        with session_scope(settings.database_url) as s:
+            assert recover_in_doubt(s) == 0
+
+
+def test_a_deleted_callback_stops_pushes(
+    client: TestClient, estate: Estate, settings: Settings
+) -> None:
+    """After DELETE /callback nothing more is pushed; the messages stay there for polling."""
+    estate.a1.set_callback(client, "http://receiver.example/a1")
+    request_id = estate.a1.send(client)
+    assert client.delete("/api/v1/duis/callback", headers=estate.a1.login.headers).is_success
+    receiver = Receiver()
+    run_once(settings, post=receiver, now=utcnow() + LATER)
+    assert receiver.calls == []
+    with session_scope(settings.database_url) as s:
+        assert s.scalar(select(Callback)) is None
+    polled = client.get("/api/v1/duis/messages", headers=estate.a1.login.headers).json()
+    assert [m["request_id"] for m in polled["items"]] == [request_id]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor
@@ -42,8 +42,15 @@ def get_session(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def authorization_of(request: Request) -> str:
+    return request.headers.get("authorization", "")
+
+
 def _bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+    return _token_from_header(authorization_of(request))
+
+
+def _token_from_header(header: str) -> str:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("send 'Authorization: Bearer <token>'", code="missing_token")
@@ -84,23 +91,27 @@ class ApiUser:
         )
 
 
+# Built once: constructing a statement and its cache key costs more than running it.
+_API_USER_BY_TOKEN = (
+    select(User.id, User.party_id, Party.code, User.username, UserRole.role, UserRole.duis_user_id)
+    .select_from(ApiToken)
+    .join(User, User.id == ApiToken.user_id)
+    .join(Party, Party.id == User.party_id)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        User.active.is_(True),
+    )
+    .order_by(UserRole.id)
+)
+
+
 def api_user_for_token(session: Session, token: str) -> ApiUser | None:
     """The same answer as ``user_for_token`` (unknown, revoked or inactive: None) in one query."""
-    rows = session.execute(
-        select(
-            User.id, User.party_id, Party.code, User.username, UserRole.role, UserRole.duis_user_id
-        )
-        .select_from(ApiToken)
-        .join(User, User.id == ApiToken.user_id)
-        .join(Party, Party.id == User.party_id)
-        .outerjoin(UserRole, UserRole.user_id == User.id)
-        .where(
-            ApiToken.token_hash == _token_hash(token),
-            ApiToken.revoked_at.is_(None),
-            User.active.is_(True),
-        )
-        .order_by(UserRole.id)
-    ).all()
+    rows = (
+        session.connection().execute(_API_USER_BY_TOKEN, {"token_hash": _token_hash(token)}).all()
+    )
     if not rows:
         return None
     first = rows[0]
@@ -113,11 +124,16 @@ def api_user_for_token(session: Session, token: str) -> ApiUser | None:
     )
 
 
-def current_api_user(request: Request, session: DbSession) -> ApiUser:
-    user = api_user_for_token(session, _bearer_token(request))
+def current_api_user_from_header(session: Session, authorization: str) -> ApiUser:
+    """The user an ``Authorization: Bearer`` header names, or :class:`NotAuthenticated`."""
+    user = api_user_for_token(session, _token_from_header(authorization))
     if user is None:
         raise NotAuthenticated("the token is unknown or revoked", code="bad_token")
     return user
+
+
+def current_api_user(request: Request, session: DbSession) -> ApiUser:
+    return current_api_user_from_header(session, authorization_of(request))
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

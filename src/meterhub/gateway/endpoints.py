@@ -2,21 +2,28 @@
 for responses and alerts; the user's callback URL.
 
 The acknowledgement is only sent after the request is committed (nothing acknowledged is lost).
-A refusal carries its DUIS response code in the XML and in ``X-DUIS-Response-Code``, and an HTTP
-status by stage: 400 malformed or schema-invalid, 403 access, 404 unknown device, 409 replayed
-counter, 422 body rules.
+A refusal carries its DUIS response code in the XML and in ``X-DUIS-Response-Code``, the reason
+in ``X-DUIS-Reason``, and an HTTP status by code (``service.http_status_for``): 400 for E65
+(malformed, schema-invalid, body rules, a replayed or lower counter), 403 access, 404 unknown
+device, 409 device status, 422 the rest.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from meterhub.api.deps import CurrentUser, DbSession
+from meterhub.api.deps import (
+    ApiUser,
+    CurrentUser,
+    DbSession,
+    authorization_of,
+    current_api_user_from_header,
+)
+from meterhub.db.session import get_sessionmaker
 from meterhub.errors import NotFound
 from meterhub.gateway import service
 from meterhub.gateway.models import Callback, OutboundMessage, ServiceRequest
@@ -32,7 +39,12 @@ from meterhub.gateway.schemas import (
     RequestStatusOut,
     SubmissionOut,
 )
-from meterhub.gateway.xml import DuisRejected, parse_request, request_to_xml
+from meterhub.gateway.xml import (
+    DuisRejected,
+    DuisRequest,
+    parse_then_validate,
+    request_to_xml,
+)
 from meterhub.kit.clock import utcnow
 from meterhub.parties.models import User
 
@@ -44,18 +56,32 @@ def _runtime(request: Request) -> GatewayRuntime:
     return runtime
 
 
-def _submit_bytes(
-    session: Session, runtime: GatewayRuntime, user: User, raw: bytes
+def _parse(runtime: GatewayRuntime, raw: bytes) -> DuisRequest | DuisRejected:
+    """Secure parse and (when configured) the schema check, on one reading of the document."""
+    try:
+        return parse_then_validate(
+            raw,
+            max_bytes=runtime.max_bytes,
+            max_depth=runtime.max_depth,
+            validator=runtime.validator,
+        )
+    except DuisRejected as rejected:
+        return rejected
+
+
+def _store(
+    session: Session,
+    runtime: GatewayRuntime,
+    user: User | ApiUser,
+    raw: bytes,
+    parsed: DuisRequest | DuisRejected,
 ) -> service.Submission:
+    """Validate and store an already parsed request, in a transaction of its own."""
     session.commit()  # end the authentication read; the submission takes its own lock
     service.lock_for_submission(session)
     now = utcnow()
-    try:
-        parsed = parse_request(raw, max_bytes=runtime.max_bytes, max_depth=runtime.max_depth)
-        if runtime.validator is not None:
-            runtime.validator.validate(parsed)
-    except DuisRejected as rejected:
-        return service.rejected_submission(session, user=user, rejected=rejected, raw=raw, now=now)
+    if isinstance(parsed, DuisRejected):
+        return service.rejected_submission(session, user=user, rejected=parsed, raw=raw, now=now)
     return service.submit(
         session,
         user=user,
@@ -65,6 +91,12 @@ def _submit_bytes(
         network=runtime.network,
         dcc_party_id=runtime.dcc_party_id(session),
     )
+
+
+def _submit_bytes(
+    session: Session, runtime: GatewayRuntime, user: User | ApiUser, raw: bytes
+) -> service.Submission:
+    return _store(session, runtime, user, raw, _parse(runtime, raw))
 
 
 def _submit_json(
@@ -89,26 +121,68 @@ def _out(sub: service.Submission) -> SubmissionOut:
     )
 
 
+def _submit_xml_now(
+    runtime: GatewayRuntime, database_url: str, authorization: str, raw: bytes
+) -> service.Submission:
+    """The whole of ``POST /duis`` in one call on one thread: authenticate, parse and schema-check
+    (outside the write lock), store and commit (inside it)."""
+    session = get_sessionmaker(database_url)()
+    try:
+        user = current_api_user_from_header(session, authorization)
+        parsed = _parse(runtime, raw)
+        with runtime.writing():
+            sub = _store(session, runtime, user, raw, parsed)
+            session.commit()
+        return sub
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
 @router.post(
     "",
     response_class=Response,
     responses={200: {"content": {"application/xml": {}}, "description": "I99 acknowledgement"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        "security": [{"HTTPBearer": []}],
+    },
 )
-def submit_xml(
-    request: Request,
-    session: DbSession,
-    user: CurrentUser,
-    raw: Annotated[bytes, Body(media_type="application/xml")],
-) -> Response:
-    """Send one DUIS 5.4 ``Request``; get the ``Response`` (I99 or an error code) back."""
-    sub = _submit_bytes(session, _runtime(request), user, raw)
-    session.commit()
+async def submit_xml(request: Request) -> Response:
+    """Send one DUIS 5.4 ``Request``; get the ``Response`` (I99 or an error code) back.
+
+    The busiest endpoint of the hub, so it takes no FastAPI dependencies (each sync one is a
+    hop to the thread pool and back): the work runs in one call, the same as the dependencies
+    would do (``current_api_user``, one session committed once). On SQLite, where submissions
+    are serialised anyway, that call runs on the event loop itself; elsewhere in the pool.
+    """
+    runtime = _runtime(request)
+    raw = await request.body()
+    args = (runtime, request.app.state.settings.database_url, authorization_of(request), raw)
+    if runtime.serialise_writes:
+        sub = _submit_xml_now(*args)
+    else:
+        sub = await run_in_threadpool(_submit_xml_now, *args)
+    headers = {"X-DUIS-Response-Code": sub.code}
+    if sub.request.refusal_reason:
+        headers["X-DUIS-Reason"] = _header_text(sub.request.refusal_reason)
     return Response(
         sub.reply_xml,
         status_code=200 if sub.accepted else service.http_status_for(sub.code),
         media_type="application/xml",
-        headers={"X-DUIS-Response-Code": sub.code},
+        headers=headers,
     )
+
+
+def _header_text(text: str, limit: int = 300) -> str:
+    """A refusal reason as one printable ASCII header line (the DUIS XML has no place for it)."""
+    printable = "".join(c if c.isprintable() else " " for c in text)
+    return " ".join(printable.encode("ascii", "replace").decode().split())[:limit]
 
 
 @router.post("/json", response_model=SubmissionOut)
@@ -116,8 +190,10 @@ def submit_json(
     body: DuisJsonRequest, request: Request, session: DbSession, user: CurrentUser
 ) -> SubmissionOut:
     """The same request as JSON; answered with the same DUIS XML inside a JSON envelope."""
-    sub = _submit_json(session, _runtime(request), user, body)
-    session.commit()
+    runtime = _runtime(request)
+    with runtime.writing():
+        sub = _submit_json(session, runtime, user, body)
+        session.commit()
     return _out(sub)
 
 
@@ -128,10 +204,11 @@ def submit_batch(
     """Many requests at once, each with its own result, in order."""
     runtime = _runtime(request)
     results = []
-    for item in body.requests:
-        with session.begin_nested():
-            results.append(_out(_submit_json(session, runtime, user, item)))
-    session.commit()
+    with runtime.writing():
+        for item in body.requests:
+            with session.begin_nested():
+                results.append(_out(_submit_json(session, runtime, user, item)))
+        session.commit()
     return BatchOut(results=results)
 
 

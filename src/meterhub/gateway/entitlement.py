@@ -13,15 +13,23 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from meterhub.inventory.models import Device
 from meterhub.parties.service import may_act_for
-from meterhub.registration.models import Registration
-from meterhub.registration.service import registered_on
+from meterhub.registration.service import RegisteredParties, registered_parties_on
 
 SUPPLIER_FUEL = {"IS": "electricity", "ES": "electricity", "GS": "gas"}
+
+
+class DeviceFacts(Protocol):
+    """What entitlement reads of a device (an ORM ``Device`` or a row of the same columns)."""
+
+    @property
+    def owner_party_id(self) -> int | None: ...
+    @property
+    def mpxn(self) -> str | None: ...
 
 
 def _fuel(mpxn: str) -> str:
@@ -29,13 +37,13 @@ def _fuel(mpxn: str) -> str:
 
 
 def responsible_suppliers(
-    session: Session, device: Device, day: date
-) -> tuple[set[int], Registration | None]:
+    session: Session, device: DeviceFacts, day: date
+) -> tuple[set[int], RegisteredParties | None]:
     """Supplier-side senders allowed for the device: the hub holder and the registered supplier."""
     parties: set[int] = set()
     if device.owner_party_id is not None:
         parties.add(device.owner_party_id)
-    reg = registered_on(session, mpxn=device.mpxn, day=day) if device.mpxn else None
+    reg = registered_parties_on(session, mpxn=device.mpxn, day=day) if device.mpxn else None
     if reg is not None:
         parties.add(reg.supplier_party_id)
     return parties, reg
@@ -46,7 +54,7 @@ def entitled(
     *,
     party_id: int,
     role: str,
-    device: Device,
+    device: DeviceFacts,
     day: date,
     holder_only: bool = False,
 ) -> bool:
@@ -74,7 +82,9 @@ def entitled(
     if role in ("ED", "GT"):
         if holder_only:
             return False
-        reg = reg or (registered_on(session, mpxn=device.mpxn, day=day) if device.mpxn else None)
+        reg = reg or (
+            registered_parties_on(session, mpxn=device.mpxn, day=day) if device.mpxn else None
+        )
         if reg is None or reg.network_operator_party_id != party_id:
             return False
         return (role == "ED") == (_fuel(reg.mpxn) == "electricity")

@@ -21,6 +21,7 @@ import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 from lxml import etree
@@ -167,14 +168,44 @@ def acknowledgement(
     pair = _service_reference_of(srv, service_reference)
     if pair is None:
         raise ValueError(f"cannot acknowledge unknown SRV {srv!r}")
+    request_id = _request_id_of(request)
+    assert request_id is not None
+    originator, target, counter = split_request_id(request_id)
+    before, between, after = _acknowledgement_template(pair)
+    return b"".join(
+        (
+            before,
+            f"{originator}:{target}:{counter}".encode(),
+            between,
+            response_datetime(at).encode(),
+            after,
+        )
+    )
+
+
+_TEMPLATE_ID = "00-00-00-00-00-00-00-01:00-00-00-00-00-00-00-02:18446744073709551615"
+_TEMPLATE_AT = datetime(1999, 12, 31, 23, 59, 58, 999000, tzinfo=UTC)
+
+
+@cache
+def _acknowledgement_template(pair: tuple[str, str]) -> tuple[bytes, bytes, bytes]:
+    """An I99 for ``pair`` built once by lxml, cut where the RequestID and the time go: every
+    acknowledgement is the same document but for those two texts, which need no escaping
+    (hex digits, dashes, colons, digits), so the bytes are exactly what lxml would write."""
     root, body = _response(
-        request_id=_request_id_of(request),
+        request_id=_TEMPLATE_ID,
         response_id=None,
         code=ResponseCode.ACKNOWLEDGEMENT,
-        at=at,
+        at=_TEMPLATE_AT,
     )
     _response_message(body, pair)
-    return _to_bytes(root)
+    whole = _to_bytes(root)
+    rid = f">{_TEMPLATE_ID}<".encode()
+    at = f">{response_datetime(_TEMPLATE_AT)}<".encode()
+    assert whole.count(rid) == 1 and whole.count(at) == 1 and whole.index(rid) < whole.index(at)
+    before, _, rest = whole.partition(rid)
+    between, _, after = rest.partition(at)
+    return before + b">", b"<" + between + b">", b"<" + after
 
 
 def error_response(

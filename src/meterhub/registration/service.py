@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record
@@ -133,6 +133,31 @@ def registered_on(session: Session, *, mpxn: str, day: date) -> Registration | N
         or_(Registration.effective_to.is_(None), Registration.effective_to >= day),
     )
     return session.scalar(stmt)
+
+
+@dataclass(frozen=True)
+class RegisteredParties:
+    """Who held a meter point on a day, as ids only (what access checks need)."""
+
+    mpxn: str
+    supplier_party_id: int
+    network_operator_party_id: int
+
+
+_PARTIES_ON = select(Registration.supplier_party_id, Registration.network_operator_party_id).where(
+    Registration.mpxn == bindparam("mpxn"),
+    Registration.effective_from <= bindparam("day"),
+    or_(Registration.effective_to.is_(None), Registration.effective_to >= bindparam("day")),
+)
+
+
+def registered_parties_on(session: Session, *, mpxn: str, day: date) -> RegisteredParties | None:
+    """``registered_on`` without loading the parties: one indexed query built once, for hot
+    paths (the DUIS gateway checks entitlement on every request)."""
+    row = session.connection().execute(_PARTIES_ON, {"mpxn": mpxn, "day": day}).first()
+    if row is None:
+        return None
+    return RegisteredParties(mpxn=mpxn, supplier_party_id=row[0], network_operator_party_id=row[1])
 
 
 def registered_supplier_on(session: Session, *, mpxn: str, day: date) -> Party | None:

@@ -73,3 +73,16 @@ class TestExportPending:
         assert result.exit_code == 0, result.output
         assert "exported 1 requests as 2 events" in result.output
         assert [k for k, _, _ in _events(tmp_path)] == ["received", "refused"]
+
+    def test_worker_exports_to_the_configured_lake(
+        self, session: Session, client: TestClient, settings: Settings, tmp_path: Path
+    ) -> None:
+        from meterhub.gateway.tasks import export_to_lake
+
+        e = build_estate(session)
+        headers = {**e.supplier_login.headers, **XML}
+        client.post("/api/v1/duis", content=b"<broken", headers=headers)
+        configured = settings.model_copy(update={"lake_dir": str(tmp_path)})
+        assert export_to_lake(configured) == 1
+        assert export_to_lake(configured) == 0
+        assert [k for k, _, _ in _events(tmp_path)] == ["received", "refused"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -193,9 +194,34 @@ class Worker:
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
+        last_export = 0.0
         while not self._stop.is_set():
             try:
                 run_once(self.settings)
+                if self.settings.lake_dir and time.monotonic() - last_export >= LAKE_EXPORT_EVERY:
+                    last_export = time.monotonic()
+                    export_to_lake(self.settings)
             except Exception:  # keep the worker alive; the sweep is idempotent
                 log.exception("gateway sweep failed")
             self._stop.wait(self.settings.worker_interval_seconds)
+
+
+LAKE_EXPORT_EVERY = 10.0
+
+
+def export_to_lake(settings: Settings) -> int:
+    """Copy every finished request not yet in the event lake (``settings.lake_dir``)."""
+    from pathlib import Path
+
+    from meterhub.lake.export import export_pending
+    from meterhub.lake.writer import EventLakeWriter
+
+    writer = EventLakeWriter(Path(settings.lake_dir))
+    exported = 0
+    while True:
+        with session_scope(settings.database_url) as session:
+            lock_for_submission(session)
+            result = export_pending(session, writer=writer, now=utcnow())
+        exported += result.requests
+        if result.requests == 0:
+            return exported

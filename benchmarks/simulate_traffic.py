@@ -1,38 +1,52 @@
 """How fast does ``meterhub simulate traffic`` fill the event lake, against a floor?
 
-Builds (or reuses) an estate of about a million devices in a SQLite database, simulates enough
-traffic to write about ``--events`` events, and prints events/s, wall time, peak RSS, the lake's
-size on disk, and a **floor** measured in the same run: writing the same number of rows of
-pre-generated random columns (same schema, same encodings) to Parquet, with no simulation logic.
-The ratio says how much the simulation itself costs on top of getting bytes into Parquet.
+Uses an estate of about a million devices in a SQLite database: the demo estate
+(``meterhub demo seed``, run as a subprocess) unless ``--synthetic`` asks for the quick
+synthetic one inserted directly (households with an ESME, a CHF and, for dual fuel, a GSME and
+GPF). Then, per run: the estate read on its own (``load_estate``), the whole simulation writing
+about ``--events`` events, and two **floors** measured in the same run with the same number of
+processes: writing the simulation's own rows (one real chunk, written as many times as the run
+had chunks) and writing random columns of the same schema, both pre-generated, so the floors are
+Parquet writing alone. CPU is user + system of this process and its worker processes.
 
-The estate comes from the demo seeder when ``meterhub.demo`` offers ``seed_estate``; otherwise a
-synthetic estate is inserted directly: households with an ESME, a CHF and (for dual fuel) a GSME
-and GPF, registered to a handful of suppliers of different sizes and the 14 distributors.
-
-    .venv/bin/python benchmarks/simulate_traffic.py --devices 1000000 --events 100000000
+    .venv/bin/python benchmarks/simulate_traffic.py --devices 1000000 --events 100000000 --runs 3
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing
+import os
+import platform
 import resource
 import shutil
+import sqlite3
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from meterhub.db.migrate import upgrade
 from meterhub.db.session import get_engine
+from meterhub.gateway.network import NetworkModel
 from meterhub.kit.ids import make_mpan
 from meterhub.lake import schema as S
-from meterhub.lake.simulate import TrafficSettings, simulate_traffic
+from meterhub.lake.simulate import (
+    ChunkGenerator,
+    TrafficSettings,
+    load_estate,
+    plan_traffic,
+    simulate_traffic,
+)
 from meterhub.lake.writer import EventLakeWriter
 
 SUPPLIERS = [("BGAS", 0.30), ("OCTO", 0.25), ("EDFE", 0.15), ("EONX", 0.12), ("SPWR", 0.10)]
@@ -48,6 +62,7 @@ MODELS = {
     "GPF": [("Toshiba", "GPF-N", "4.1")],
 }
 REGIONS = ["North", "Central", "South", "North4G", "Central4G", "South4G"]
+START = date(2024, 6, 3)
 
 
 def _eui(n: int, prefix: int) -> str:
@@ -149,90 +164,146 @@ def build_synthetic_estate(url: str, *, devices: int, seed: int = 1) -> int:
     return n
 
 
-def floor_write(root: Path, rows: int, chunk: int = 4_000_000) -> float:
-    """Seconds to write ``rows`` random rows of the event schema to Parquet, no simulation."""
+def _cpu() -> float:
+    """User + system seconds of this process and of its waited-for children (the workers)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def random_table(rows: int, *, vocab: dict[str, int] | None = None) -> pa.Table:
+    """``rows`` rows of random columns in the event schema (the 'random' floor's data)."""
     rng = np.random.default_rng(7)
     ids = pa.array([_eui(i, 0x00DB12) for i in range(100_000)])
-    writer = EventLakeWriter(root)
     start_ms = 1_717_200_000_000
-    began = time.perf_counter()
-    done = 0
-    part = 0
-    while done < rows:
-        k = min(chunk, rows - done)
 
-        def dictionary(card: int, k: int = k) -> pa.Array:
-            return pa.DictionaryArray.from_arrays(
-                pa.array(rng.integers(0, card, k).astype(np.int32)),
-                pa.array([f"v{i}" for i in range(card)]),
-            )
+    def dictionary(card: int) -> pa.Array:
+        return pa.DictionaryArray.from_arrays(
+            pa.array(rng.integers(0, card, rows).astype(np.int32)),
+            pa.array([f"v{i}" for i in range(card)]),
+        )
 
-        pick = pa.array(rng.integers(0, len(ids), k))
-        columns = {
-            "event_id": pa.array(np.arange(done, done + k, dtype=np.int64)),
-            "event_time": pa.array(
-                np.sort(start_ms + rng.integers(0, 3_600_000, k)), type=pa.timestamp("ms", tz="UTC")
-            ),
-            "kind": dictionary(6),
-            "request_id": pa.array(np.arange(done, done + k, dtype=np.int64) // 4),
-            "originator_party": dictionary(20),
-            "originator_role": dictionary(7),
-            "srv": dictionary(70),
-            "service_reference": dictionary(50),
-            "process": dictionary(13),
-            "device_id": ids.take(pick),
-            "device_type": dictionary(4),
-            "manufacturer": dictionary(8),
-            "model": dictionary(10),
-            "firmware_version": dictionary(10),
-            "smets_version": dictionary(2),
-            "csp_region": dictionary(6),
-            "mpxn": ids.take(pick),
-            "response_code": dictionary(11),
-            "rtt_ms": pa.array(rng.integers(0, 60_000, k).astype(np.int32)),
-            "failure_reason": dictionary(6),
-            "alert_code": dictionary(6),
-            "category": pa.nulls(k, pa.int8()),
-        }
-        writer.write(pa.Table.from_pydict(columns, schema=S.EVENT_SCHEMA), part=f"floor-{part:06d}")
-        done += k
-        part += 1
-    return time.perf_counter() - began
+    pick = pa.array(rng.integers(0, len(ids), rows))
+    columns = {
+        "event_id": pa.array(np.arange(rows, dtype=np.int64)),
+        "event_time": pa.array(
+            np.sort(start_ms + rng.integers(0, 3_600_000, rows)), type=pa.timestamp("ms", tz="UTC")
+        ),
+        "kind": dictionary(6),
+        "request_id": pa.array(np.arange(rows, dtype=np.int64) // 4),
+        "originator_party": dictionary(20),
+        "originator_role": dictionary(7),
+        "srv": dictionary(70),
+        "service_reference": dictionary(50),
+        "process": dictionary(13),
+        "device_id": ids.take(pick),
+        "device_type": dictionary(4),
+        "manufacturer": dictionary(8),
+        "model": dictionary(10),
+        "firmware_version": dictionary(10),
+        "smets_version": dictionary(2),
+        "csp_region": dictionary(6),
+        "mpxn": ids.take(pick),
+        "response_code": dictionary(11),
+        "rtt_ms": pa.array(rng.integers(0, 60_000, rows).astype(np.int32)),
+        "failure_reason": dictionary(6),
+        "alert_code": dictionary(6),
+        "category": pa.nulls(rows, pa.int8()),
+    }
+    return pa.Table.from_pydict(columns, schema=S.EVENT_SCHEMA)
+
+
+_FLOOR: tuple[pa.Table, EventLakeWriter] | None = None
+
+
+def _floor_part(part: int) -> int:
+    assert _FLOOR is not None
+    table, writer = _FLOOR
+    writer.write(table, part=f"floor-{part:06d}")
+    return int(table.num_rows)
+
+
+def floor_write(root: Path, table: pa.Table, parts: int, workers: int) -> tuple[float, float]:
+    """(wall, CPU) seconds to write ``table`` ``parts`` times into a lake, ``workers`` processes
+    forked after the table is built, as the simulation forks after reading the estate."""
+    global _FLOOR
+    _FLOOR = (table, EventLakeWriter(root))
+    cpu, began = _cpu(), time.perf_counter()
+    if workers == 1:
+        for part in range(parts):
+            _floor_part(part)
+    else:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for _rows in pool.imap_unordered(_floor_part, range(parts)):
+                pass
+    wall = time.perf_counter() - began
+    _FLOOR = None
+    return wall, _cpu() - cpu
 
 
 def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*.parquet"))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", type=int, default=1_000_000)
-    parser.add_argument("--events", type=int, default=100_000_000)
-    parser.add_argument("--db", type=Path, default=Path("/tmp/meterhub-bench-estate.db"))
-    parser.add_argument("--lake", type=Path, default=None)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--skip-floor", action="store_true")
-    args = parser.parse_args()
+def _machine() -> str:
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"nproc {os.cpu_count()}, CPU {model!r}, Python {platform.python_version()}, "
+        f"pyarrow {pa.__version__}, numpy {np.__version__}, SQLite {sqlite3.sqlite_version}"
+    )
 
-    url = f"sqlite:///{args.db}"
-    if not args.db.exists():
-        t = time.perf_counter()
-        upgrade(url)
-        made = build_synthetic_estate(url, devices=args.devices)
-        print(f"estate: {made:,} devices built in {time.perf_counter() - t:.1f}s ({args.db})")
-    else:
-        print(f"estate: reusing {args.db}")
-    engine = get_engine(url)
 
-    workdir = Path(tempfile.mkdtemp(prefix="meterhub-bench-"))
-    lake = args.lake or workdir / "lake"
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def seed_demo_estate(db: Path, devices: int) -> None:
+    """``meterhub db upgrade`` and ``meterhub demo seed`` into ``db``, as a user would."""
+    env = {**os.environ, "METERHUB_DATABASE_URL": f"sqlite:///{db}"}
+    meterhub = str(Path(sys.executable).parent / "meterhub")
+    with tempfile.TemporaryDirectory() as tmp:
+        logins = str(Path(tmp) / "logins.json")
+        subprocess.run([meterhub, "db", "upgrade"], env=env, check=True)
+        seed = ["demo", "seed", "--devices", str(devices), "--as-of", "2024-06-01"]
+        subprocess.run([meterhub, *seed, "--credentials", logins], env=env, check=True)
+
+
+@dataclass
+class Run:
+    load: list[str]
+    estate_wall: float
+    estate_cpu: float
+    wall: float
+    cpu: float
+    events: int
+    chunks: int
+    in_run_estate: float
+    lake_bytes: int
+    rss_main: float
+    rss_worker: float
+    floors: dict[str, tuple[float, float]]
+
+
+def one_run(engine: Engine, args: argparse.Namespace, workdir: Path) -> Run:
+    load = [_load()]
+    cpu, began = _cpu(), time.perf_counter()
+    estate = load_estate(engine, on=START)
+    estate_wall, estate_cpu = time.perf_counter() - began, _cpu() - cpu
+
+    lake = workdir / "lake"
+    shutil.rmtree(lake, ignore_errors=True)
     # About 3.9 events per request; one day at this rate gives the target.
     rate = args.events / 3.9 / 86_400
-    began = time.perf_counter()
+    cpu, began = _cpu(), time.perf_counter()
     summary = simulate_traffic(
         engine,
         lake=lake,
-        start=date(2024, 6, 3),
+        start=START,
         days=1,
         rate=rate,
         seed=42,
@@ -242,28 +313,110 @@ def main() -> None:
             f"\r  {done:,}/{planned:,} requests, {events:,} events", end="", file=sys.stderr
         ),
     )
-    wall = time.perf_counter() - began
+    wall, run_cpu = time.perf_counter() - began, _cpu() - cpu
     print(file=sys.stderr)
-    rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    load.append(_load())
     lake_bytes = _size(lake)
-    print(
-        f"simulate: {summary.events:,} events ({summary.requests:,} requests) at rate {rate:.0f}/s"
+    shutil.rmtree(lake, ignore_errors=True)
+
+    floors: dict[str, tuple[float, float]] = {}
+    if args.floor in ("same", "both"):
+        settings = TrafficSettings()
+        plan = plan_traffic(estate, start=START, days=1, rate=rate, seed=42, settings=settings)
+        generator = ChunkGenerator(estate, plan, NetworkModel(), settings)
+        table = generator.generate(plan.chunks[len(plan.chunks) // 2])
+        parts = -(-summary.events // table.num_rows)
+        floors["same rows"] = floor_write(workdir / "floor", table, parts, args.workers)
+        shutil.rmtree(workdir / "floor", ignore_errors=True)
+        del table, generator
+        load.append(_load())
+    if args.floor in ("random", "both"):
+        rows = 4_000_000
+        table = random_table(rows)
+        parts = -(-summary.events // rows)
+        floors["random"] = floor_write(workdir / "floor", table, parts, args.workers)
+        shutil.rmtree(workdir / "floor", ignore_errors=True)
+        del table
+        load.append(_load())
+    return Run(
+        load=load,
+        estate_wall=estate_wall,
+        estate_cpu=estate_cpu,
+        wall=wall,
+        cpu=run_cpu,
+        events=summary.events,
+        chunks=summary.chunks,
+        in_run_estate=summary.estate_seconds,
+        lake_bytes=lake_bytes,
+        rss_main=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        rss_worker=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        floors=floors,
     )
-    print(f"  wall {wall:.1f}s, {summary.events / wall:,.0f} events/s, {summary.chunks} chunks")
-    print(f"  peak RSS main {rss_self:.0f} MiB, largest worker {rss_children:.0f} MiB")
-    print(
-        f"  lake {lake_bytes / 2**20:,.0f} MiB on disk, {lake_bytes / summary.events:.1f} B/event"
-    )
-    if not args.skip_floor:
-        floor_root = workdir / "floor"
-        floor = floor_write(floor_root, summary.events)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--devices", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=100_000_000)
+    parser.add_argument("--db", type=Path, default=Path("/tmp/meterhub-bench-demo-estate.db"))
+    parser.add_argument("--synthetic", action="store_true", help="synthetic estate, not demo")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--floor", choices=("both", "same", "random", "none"), default="both")
+    args = parser.parse_args()
+
+    print(f"machine: {_machine()}")
+    url = f"sqlite:///{args.db}"
+    if not args.db.exists():
+        began = time.perf_counter()
+        if args.synthetic:
+            upgrade(url)
+            made = build_synthetic_estate(url, devices=args.devices)
+        else:
+            seed_demo_estate(args.db, args.devices)
+            made = args.devices
+        print(f"estate: {made:,} devices built in {time.perf_counter() - began:.1f}s ({args.db})")
+    else:
+        print(f"estate: reusing {args.db}")
+    engine = get_engine(url)
+    workdir = Path(tempfile.mkdtemp(prefix="meterhub-bench-"))
+    runs: list[Run] = []
+    try:
+        for number in range(1, args.runs + 1):
+            r = one_run(engine, args, workdir)
+            runs.append(r)
+            print(
+                f"run {number}: load {' -> '.join(r.load)}; estate read {r.estate_wall:.1f}s wall "
+                f"{r.estate_cpu:.1f}s CPU; simulate {r.events:,} events in {r.chunks} chunks: "
+                f"{r.wall:.1f}s wall ({r.in_run_estate:.1f}s of it the estate), {r.cpu:.1f}s CPU, "
+                f"{r.events / r.wall:,.0f} events/s; lake {r.lake_bytes / 2**20:,.0f} MiB "
+                f"({r.lake_bytes / r.events:.1f} B/event); peak RSS main {r.rss_main:.0f} MiB, "
+                f"largest worker {r.rss_worker:.0f} MiB",
+                flush=True,
+            )
+            for name, (wall, cpu) in r.floors.items():
+                print(
+                    f"  floor ({name}): {wall:.1f}s wall, {cpu:.1f}s CPU; "
+                    f"simulate / floor: wall {r.wall / wall:.2f}x, CPU {r.cpu / cpu:.2f}x",
+                    flush=True,
+                )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if len(runs) > 1:
+        med = statistics.median
         print(
-            f"floor: {summary.events:,} random rows to Parquet in {floor:.1f}s (1 core), "
-            f"{summary.events / floor:,.0f} rows/s, {_size(floor_root) / 2**20:,.0f} MiB"
+            f"median of {len(runs)}: simulate {med(r.wall for r in runs):.1f}s wall, "
+            f"{med(r.cpu for r in runs):.1f}s CPU, {med(r.events / r.wall for r in runs):,.0f} "
+            f"events/s; estate read {med(r.estate_wall for r in runs):.1f}s wall, "
+            f"{med(r.estate_cpu for r in runs):.1f}s CPU"
         )
-        print(f"ratio: simulate wall / floor = {wall / floor:.2f}")
-    shutil.rmtree(workdir, ignore_errors=True)
+        for name in runs[0].floors:
+            print(
+                f"  floor ({name}): {med(r.floors[name][0] for r in runs):.1f}s wall, "
+                f"{med(r.floors[name][1] for r in runs):.1f}s CPU; ratio wall "
+                f"{med(r.wall / r.floors[name][0] for r in runs):.2f}x, CPU "
+                f"{med(r.cpu / r.floors[name][1] for r in runs):.2f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ number in their upper 32 bits. The estate snapshot is read once, as registered o
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
@@ -49,7 +50,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from sqlalchemy import Engine, and_, or_, select
+import pyarrow.compute as pc
+from sqlalchemy import Engine, Select, and_, or_, select
 
 from meterhub.errors import InvalidInput
 from meterhub.gateway.network import NON_DEVICE_SRVS, OUTCOMES, REGIONS, NetworkModel
@@ -116,10 +118,12 @@ class TrafficSettings:
 
 @dataclass
 class Estate:
-    """The devices that traffic can reach, as columns; every ``*_code`` indexes its vocabulary."""
+    """The devices that traffic can reach, as columns in ``device_id`` order; every ``*_code``
+    indexes its vocabulary. ``device_ids`` and ``mpxns`` are Arrow string arrays, so a chunk
+    gathers millions of them with one ``take``."""
 
-    device_ids: FixedStrings
-    mpxns: FixedStrings
+    device_ids: pa.Array
+    mpxns: pa.Array
     device_type: I32
     manufacturer: I32
     model: I32
@@ -144,10 +148,52 @@ class Estate:
         return types.index(device_type) if device_type in types else -1
 
 
-def _codes(values: list[str]) -> tuple[I32, list[str]]:
-    vocab = sorted(set(values))
-    index = {v: i for i, v in enumerate(vocab)}
-    return np.fromiter((index[v] for v in values), dtype=np.int32, count=len(values)), vocab
+def _columns(
+    raw: Any, engine: Engine, stmt: Select[*tuple[Any, ...]], types: str
+) -> list[pa.Array]:
+    """Run ``stmt`` on a raw DBAPI connection and return its result as Arrow columns.
+
+    A million devices through SQLAlchemy's row objects cost seconds of Python; the driver's own
+    tuples, turned into columns by Arrow in one pass (as a struct array), do not. ``types``
+    has a letter per column: ``s`` string, ``i`` integer. Parameters (dates) are rendered as
+    literals by the dialect.
+    """
+    arrow = {"s": pa.string(), "i": pa.int64()}
+    struct = pa.struct([(str(i), arrow[t]) for i, t in enumerate(types)])
+    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    cursor = raw.cursor()
+    # A million fresh tuples would set off the cycle collector over and over; none are cyclic.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        cursor.execute(sql)
+        table = pa.array(cursor.fetchall(), type=struct)
+        return [table.field(i) for i in range(len(types))]
+    finally:
+        if collecting:
+            gc.enable()
+        cursor.close()
+
+
+def _codes(values: pa.Array, order: pa.Array) -> tuple[I32, list[str]]:
+    """Codes into the sorted vocabulary of ``values``, taken in ``order``."""
+    encoded = values.dictionary_encode()
+    seen: list[str] = encoded.dictionary.to_pylist()
+    vocab = sorted(seen)
+    rank = np.array([vocab.index(v) for v in seen] or [0], dtype=np.int32)
+    indices = encoded.indices.take(order).to_numpy(zero_copy_only=False)
+    return rank[indices], vocab
+
+
+def _int_column(values: pa.Array) -> I64:
+    """Integers, with ``-1`` for NULL."""
+    return values.fill_null(-1).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+
+
+def _truthy(strings: pa.Array) -> npt.NDArray[np.bool_]:
+    """Present and not empty."""
+    lengths = pc.binary_length(strings).fill_null(0)
+    return np.asarray(lengths.to_numpy(zero_copy_only=False) > 0)
 
 
 def load_estate(engine: Engine, *, on: date, network: NetworkModel | None = None) -> Estate:
@@ -155,12 +201,20 @@ def load_estate(engine: Engine, *, on: date, network: NetworkModel | None = None
 
     A device with no MPxN of its own takes its hub's (a CHF takes the MPxN of a meter that joined
     it). The supplier is the one registered to that MPxN on ``on``, else the party holding the
-    device; devices with neither get no traffic.
+    device; devices with neither get no traffic. Devices are ordered by ``device_id`` (bytewise,
+    whatever the database's collation), so a seed gives the same traffic on SQLite and
+    PostgreSQL. The rows come through the driver's cursor and are turned into columns by Arrow
+    and numpy; no per-device Python beyond the driver's own tuples.
     """
     network = network or NetworkModel()
-    with engine.connect() as conn:
-        parties = conn.execute(select(Party.id, Party.code).order_by(Party.code)).all()
-        regs = conn.execute(
+    raw = engine.raw_connection()
+    try:
+        party_id, party_code = _columns(
+            raw, engine, select(Party.id, Party.code).order_by(Party.code), "is"
+        )
+        reg_mpxn, reg_supplier, reg_network = _columns(
+            raw,
+            engine,
             select(
                 Registration.mpxn,
                 Registration.supplier_party_id,
@@ -168,9 +222,12 @@ def load_estate(engine: Engine, *, on: date, network: NetworkModel | None = None
             ).where(
                 Registration.effective_from <= on,
                 or_(Registration.effective_to.is_(None), Registration.effective_to >= on),
-            )
-        ).all()
-        appointments = conn.execute(
+            ),
+            "sii",
+        )
+        appointments = _columns(
+            raw,
+            engine,
             select(AgentAppointment.supplier_party_id, AgentAppointment.agent_party_id)
             .where(
                 and_(
@@ -178,9 +235,14 @@ def load_estate(engine: Engine, *, on: date, network: NetworkModel | None = None
                     or_(AgentAppointment.valid_to.is_(None), AgentAppointment.valid_to >= on),
                 )
             )
-            .order_by(AgentAppointment.supplier_party_id, AgentAppointment.agent_party_id)
-        ).all()
-        devices = conn.execute(
+            .order_by(AgentAppointment.supplier_party_id, AgentAppointment.agent_party_id),
+            "ii",
+        )
+        # Table order, not ORDER BY: walking the device_id index would visit the table's pages
+        # at random; sorting the ids afterwards is a fraction of a second.
+        columns = _columns(
+            raw,
+            engine,
             select(
                 Device.device_id,
                 Device.device_type,
@@ -193,55 +255,84 @@ def load_estate(engine: Engine, *, on: date, network: NetworkModel | None = None
                 Device.mpxn,
                 Device.comms_hub_id,
                 Device.owner_party_id,
-            ).order_by(Device.device_id)
-        ).all()
+            ),
+            "ssssssssssi",
+        )
+    finally:
+        raw.close()
 
-    party_index = {pid: i for i, (pid, _code) in enumerate(parties)}
-    registered = {m: (party_index[s], party_index[n]) for m, s, n in regs}
-    agent_of: dict[int, int] = {}
-    for supplier_id, agent_id in appointments:
-        agent_of.setdefault(party_index[supplier_id], party_index[agent_id])
+    # Party ids -> positions in code order (-1 for NULL).
+    ids_by_code = _int_column(party_id)
+    by_id = np.argsort(ids_by_code)
 
-    ids = [d[0] for d in devices]
-    position = {device_id: i for i, device_id in enumerate(ids)}
-    hub = np.fromiter(
-        (position.get(d[9], -1) if d[9] else -1 for d in devices), dtype=np.int32, count=len(ids)
-    )
-    mpxn: list[str | None] = [d[8] for d in devices]
-    hub_mpxn: dict[int, str] = {}
-    for i, d in enumerate(devices):
-        if d[8] and hub[i] >= 0:
-            hub_mpxn.setdefault(int(hub[i]), d[8])
-    for i, d in enumerate(devices):
-        if mpxn[i] is None:
-            mpxn[i] = hub_mpxn.get(i) if d[1] == "CHF" else hub_mpxn.get(int(hub[i]))
+    def party_index(ids: I64) -> I32:
+        if not len(ids_by_code):
+            return np.full(len(ids), -1, dtype=np.int32)
+        at = np.minimum(np.searchsorted(ids_by_code[by_id], ids), len(ids_by_code) - 1)
+        return np.where(ids >= 0, by_id[at], -1).astype(np.int32)
 
+    agent_of = np.full(len(party_id) + 1, -1, dtype=np.int32)  # the extra slot serves -1
+    if len(appointments[0]):
+        suppliers = party_index(_int_column(appointments[0]))
+        agents = party_index(_int_column(appointments[1]))
+        for s, a in zip(suppliers[::-1], agents[::-1], strict=True):
+            agent_of[s] = a  # reversed: the first appointment per supplier wins
+
+    order = pc.sort_indices(columns[0])
+    ids = columns[0].take(order)
     n = len(ids)
-    supplier = np.full(n, -1, dtype=np.int32)
-    network_op = np.full(n, -1, dtype=np.int32)
-    agent = np.full(n, -1, dtype=np.int32)
-    for i, d in enumerate(devices):
-        point = mpxn[i]
-        reg = registered.get(point) if point else None
-        if reg is not None:
-            supplier[i], network_op[i] = reg
-        elif d[10] is not None:
-            supplier[i] = party_index[d[10]]
-        if supplier[i] >= 0:
-            agent[i] = agent_of.get(int(supplier[i]), -1)
 
-    device_type, types = _codes([d[1] for d in devices])
-    manufacturer, manufacturers = _codes([d[2] for d in devices])
-    model, models = _codes([d[3] for d in devices])
-    firmware, firmwares = _codes([d[4] for d in devices])
-    smets, smets_versions = _codes([d[5] for d in devices])
-    region_names = list(REGIONS)
-    region = np.fromiter((network.region_index(d[6]) for d in devices), dtype=np.int32, count=n)
-    live = np.fromiter((d[7] == "Commissioned" for d in devices), dtype=bool, count=n)
+    hub_ref = columns[9].take(order)
+    hub_at = pc.index_in(hub_ref, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False)
+    hub = np.where(_truthy(hub_ref), hub_at, -1).astype(np.int32)
+
+    device_type, types = _codes(columns[1], order)
+    manufacturer, manufacturers = _codes(columns[2], order)
+    model, models = _codes(columns[3], order)
+    firmware, firmwares = _codes(columns[4], order)
+    smets, smets_versions = _codes(columns[5], order)
+    region_codes, region_seen = _codes(columns[6], order)
+    status, statuses = _codes(columns[7], order)
+    region_of = np.array([network.region_index(r) for r in region_seen] or [0], dtype=np.int32)
+    region = region_of[region_codes]
+
+    # MPxN: the device's own; else a hub's (or its CHF's) first joined meter's, in id order.
+    own = columns[8].take(order)
+    own_missing = np.asarray(own.is_null().to_numpy(zero_copy_only=False))
+    position = np.arange(n, dtype=np.int64)
+    donors = np.flatnonzero(_truthy(own) & (hub >= 0))
+    hubs, first = np.unique(hub[donors], return_index=True)
+    donor_of_hub = np.full(n + 1, -1, dtype=np.int64)  # the extra slot serves -1
+    donor_of_hub[hubs] = donors[first]
+    chf = device_type == (types.index("CHF") if "CHF" in types else -1)
+    source = np.where(own_missing, donor_of_hub[np.where(chf, position, hub)], position)
+    mpxns = own.take(pa.array(source, mask=source < 0))
+
+    # Supplier and network operator registered to that MPxN on the day; the last row wins, as
+    # a dict built in row order would.
+    backwards = np.arange(len(reg_mpxn) - 1, -1, -1)
+    registered = reg_mpxn.take(backwards)
+    reg_at = pc.index_in(mpxns, value_set=registered).fill_null(-1).to_numpy(zero_copy_only=False)
+    reg_at = np.where(_truthy(mpxns) & (reg_at >= 0), reg_at, -1)
+    found = reg_at >= 0
+    reg_supplier_index = party_index(_int_column(reg_supplier.take(backwards)))
+    reg_network_index = party_index(_int_column(reg_network.take(backwards)))
+    owner = party_index(_int_column(columns[10])[order.to_numpy()])
+    supplier = np.where(found, reg_supplier_index[reg_at], owner).astype(np.int32)
+    network_op = np.where(found, reg_network_index[reg_at], -1).astype(np.int32)
+    agent = agent_of[supplier]
+
+    commissioned = statuses.index("Commissioned") if "Commissioned" in statuses else -1
+    live = (status == commissioned) & (supplier >= 0)
     rtt_by_model = np.array([network.model_rtt_factor(m) for m in models] or [1.0])
-    estate = Estate(
-        device_ids=FixedStrings(list(ids)),
-        mpxns=FixedStrings(mpxn),
+    width = max(len(firmwares), 1)
+    pairs, pair_of = np.unique(model.astype(np.int64) * width + firmware, return_inverse=True)
+    by_pair = np.array(
+        [network.failure_factor(models[p // width], firmwares[p % width]) for p in pairs] or [1.0]
+    )
+    return Estate(
+        device_ids=ids,
+        mpxns=mpxns,
         device_type=device_type,
         manufacturer=manufacturer,
         model=model,
@@ -252,26 +343,19 @@ def load_estate(engine: Engine, *, on: date, network: NetworkModel | None = None
         network=network_op,
         agent=agent,
         hub=hub,
-        live=live & (supplier >= 0),
+        live=live,
         vocab={
             "device_type": types,
             "manufacturer": manufacturers,
             "model": models,
             "firmware_version": firmwares,
             "smets_version": smets_versions,
-            "csp_region": region_names,
-            "party": [code for _pid, code in parties],
+            "csp_region": list(REGIONS),
+            "party": party_code.to_pylist(),
         },
+        rtt_factor=rtt_by_model[model] if n else np.zeros(0),
+        failure_factor=by_pair[pair_of] if n else np.zeros(0),
     )
-    estate.rtt_factor = rtt_by_model[model] if n else np.zeros(0)
-    pairs = {(int(m), int(f)) for m, f in zip(model, firmware, strict=True)}
-    factor = {(m, f): network.failure_factor(models[m], firmwares[f]) for m, f in pairs}
-    estate.failure_factor = np.fromiter(
-        (factor[(int(m), int(f))] for m, f in zip(model, firmware, strict=True)),
-        dtype=np.float64,
-        count=n,
-    )
-    return estate
 
 
 # ---- the traffic mix -----------------------------------------------------------------------
@@ -641,6 +725,26 @@ class ChunkGenerator:
         self._outcome_alert = np.array(
             [ALERT_CODES.index(a) if a else -1 for a in alert_of], dtype=np.int32
         )
+        vocabularies: dict[str, tuple[str, ...] | list[str]] = {
+            "kind": S.KINDS,
+            "party": e.vocab["party"],
+            "role": S.ROLES,
+            "srv": SRVS,
+            "service_reference": SERVICE_REFERENCES,
+            "process": S.PROCESSES,
+            "device_type": e.vocab["device_type"],
+            "manufacturer": e.vocab["manufacturer"],
+            "model": e.vocab["model"],
+            "firmware_version": e.vocab["firmware_version"],
+            "smets_version": e.vocab["smets_version"],
+            "csp_region": e.vocab["csp_region"],
+            "response_code": RESPONSE_CODES,
+            "failure_reason": OUTCOMES,
+            "alert_code": ALERT_CODES,
+        }
+        self._vocabulary = {
+            name: pa.array(list(values), type=pa.string()) for name, values in vocabularies.items()
+        }
 
     @cache  # noqa: B019  (one generator per process, lives as long as the process)
     def _pool_of(self, key: str, value: int) -> I32:
@@ -966,7 +1070,12 @@ class ChunkGenerator:
     def _events(self, chunk: Chunk, d: _Delivered, rng: np.random.Generator) -> pa.Table:
         """Lay the requests out as rows: each request's events together, in order of receipt,
         then the chunk's alerts. Keeping a request's rows adjacent lets Parquet run-length
-        encode the repeated device and sender columns."""
+        encode the repeated device and sender columns.
+
+        Columns that are the same on every row of a request (sender, SRV, device and its
+        attributes) are built once per *item*, a request or an alert, and spread to rows with
+        one gather along ``item``: it walks memory in order, where gathering a random device per
+        row would miss the cache on every request."""
         n = len(d.t)
         base = np.int64(chunk.index) << np.int64(32)
         request_id = base + np.arange(n, dtype=np.int64)
@@ -986,111 +1095,79 @@ class ChunkGenerator:
         m = int(ends[-1]) if n else 0
         k = len(alerts.t)
         first = ends - rows
-        req = np.repeat(np.arange(n), rows)
-        step = np.arange(m) - first[req]  # 0 received, 1 ack/refused, 2 sent, 3 response
-        kinds = np.array([S.RECEIVED, S.ACKNOWLEDGED, S.SENT, S.RESPONSE], dtype=np.int32)[step]
-        refused_rows = first[~accepted] + 1
-        kinds[refused_rows] = S.REFUSED
-        times = np.empty(m, dtype=np.int64)
+        acc_first = first[accepted]
+        item = np.concatenate([np.repeat(np.arange(n), rows), np.arange(n, n + k)])
+
+        # Per row: 0 received, 1 acknowledged or refused, 2 sent, 3 response; then the alerts.
+        kinds = np.full(m + k, S.ALERT, dtype=np.int32)
+        kinds[first] = S.RECEIVED
+        kinds[first + 1] = np.where(accepted, S.ACKNOWLEDGED, S.REFUSED)
+        kinds[acc_first + 2] = S.SENT
+        kinds[acc_first + 3] = S.RESPONSE
+        times = np.empty(m + k, dtype=np.int64)
         times[first] = d.t
         times[first + 1] = t_ack
-        acc_first = first[accepted]
         times[acc_first + 2] = t_sent[accepted]
         times[acc_first + 3] = t_resp[accepted]
-        response_code = np.full(m, -1, dtype=np.int32)
+        times[m:] = alerts.t
+        response_code = np.full(m + k, -1, dtype=np.int32)
         response_code[first + 1] = np.where(accepted, RESPONSE_CODES.index("I99"), d.refusal)
         response_code[acc_first + 3] = self._response_code[d.outcome[accepted]]
-        rtt = np.full(m, -1, dtype=np.int64)
+        rtt = np.full(m + k, -1, dtype=np.int64)
         rtt[acc_first + 3] = (t_resp - d.t)[accepted]
-        failure = np.full(m, -1, dtype=np.int32)
+        rtt[m:] = alerts.delay.astype(np.int64)
+        failure = np.full(m + k, -1, dtype=np.int32)
         failed = accepted & (d.outcome > 0)
         failure[first[failed] + 3] = d.outcome[failed]
+        alert_code = np.full(m + k, -1, dtype=np.int32)
+        alert_code[m:] = alerts.code
 
-        def col(per_request: npt.NDArray[Any], alert: npt.NDArray[Any]) -> npt.NDArray[Any]:
-            return np.concatenate([np.repeat(per_request, rows), alert])
-
-        e = self.estate
-        dev = col(d.dev, alerts.dev)
-        srv = col(d.srv, np.full(k, -1, dtype=np.int32))
         none = np.full(k, -1, dtype=np.int32)
+        srv = np.concatenate([d.srv, none])
+        dev = np.concatenate([d.dev, alerts.dev])
+        e = self.estate
+        vocab = self._vocabulary
+
+        def per_item(codes: npt.NDArray[Any], name: str) -> pa.Array:
+            return _dictionary(codes[item], vocab[name])
+
         columns: dict[str, pa.Array] = {
             "event_id": pa.array(base + np.arange(m + k, dtype=np.int64)),
-            "event_time": pa.array(
-                np.concatenate([times, alerts.t]), type=pa.timestamp("ms", tz="UTC")
+            "event_time": pa.array(times, type=pa.timestamp("ms", tz="UTC")),
+            "kind": _dictionary(kinds, vocab["kind"]),
+            "request_id": _nullable(np.concatenate([request_id, alerts.request])[item], pa.int64()),
+            "originator_party": per_item(np.concatenate([d.party, alerts.party]), "party"),
+            "originator_role": per_item(np.concatenate([d.role, alerts.role]), "role"),
+            "srv": per_item(srv, "srv"),
+            "service_reference": per_item(
+                np.where(srv >= 0, _SR_OF_SRV[srv], -1), "service_reference"
             ),
-            "kind": _dictionary(np.concatenate([kinds, np.full(k, S.ALERT)]), S.KINDS),
-            "request_id": _nullable(col(request_id, alerts.request), pa.int64()),
-            "originator_party": _dictionary(col(d.party, alerts.party), e.vocab["party"]),
-            "originator_role": _dictionary(col(d.role, alerts.role), S.ROLES),
-            "srv": _dictionary(srv, SRVS),
-            "service_reference": _dictionary(
-                np.where(srv >= 0, _SR_OF_SRV[srv], -1), SERVICE_REFERENCES
+            "process": per_item(np.concatenate([d.process, none]), "process"),
+            "device_id": e.device_ids.take(dev).take(item),
+            "device_type": per_item(e.device_type[dev], "device_type"),
+            "manufacturer": per_item(e.manufacturer[dev], "manufacturer"),
+            "model": per_item(e.model[dev], "model"),
+            "firmware_version": per_item(e.firmware[dev], "firmware_version"),
+            "smets_version": per_item(e.smets[dev], "smets_version"),
+            "csp_region": per_item(e.region[dev], "csp_region"),
+            "mpxn": e.mpxns.take(dev).take(item),
+            "response_code": _dictionary(response_code, vocab["response_code"]),
+            "rtt_ms": _nullable(np.minimum(rtt, 2**31 - 1).astype(np.int32), pa.int32()),
+            "failure_reason": _dictionary(failure, vocab["failure_reason"]),
+            "alert_code": _dictionary(alert_code, vocab["alert_code"]),
+            "category": _nullable(
+                np.concatenate([d.category, np.zeros(k, dtype=np.int8)])[item], pa.int8(), null=0
             ),
-            "process": _dictionary(col(d.process, none), S.PROCESSES),
-            "device_id": e.device_ids.take(dev),
-            "device_type": _dictionary(e.device_type[dev], e.vocab["device_type"]),
-            "manufacturer": _dictionary(e.manufacturer[dev], e.vocab["manufacturer"]),
-            "model": _dictionary(e.model[dev], e.vocab["model"]),
-            "firmware_version": _dictionary(e.firmware[dev], e.vocab["firmware_version"]),
-            "smets_version": _dictionary(e.smets[dev], e.vocab["smets_version"]),
-            "csp_region": _dictionary(e.region[dev], e.vocab["csp_region"]),
-            "mpxn": e.mpxns.take(dev),
-            "response_code": _dictionary(np.concatenate([response_code, none]), RESPONSE_CODES),
-            "rtt_ms": _nullable(
-                np.minimum(np.concatenate([rtt, alerts.delay.astype(np.int64)]), 2**31 - 1).astype(
-                    np.int32
-                ),
-                pa.int32(),
-            ),
-            "failure_reason": _dictionary(np.concatenate([failure, none]), OUTCOMES),
-            "alert_code": _dictionary(
-                np.concatenate([np.full(m, -1, dtype=np.int32), alerts.code]), ALERT_CODES
-            ),
-            "category": _nullable(col(d.category, np.zeros(k, dtype=np.int8)), pa.int8(), null=0),
         }
         return pa.Table.from_pydict(columns, schema=S.EVENT_SCHEMA)
 
 
-class FixedStrings:
-    """Strings kept as a fixed-width byte matrix so gathering millions of them is one numpy
-    fancy-index instead of a per-string copy; ``take`` builds an Arrow string array directly
-    from the gathered bytes. Strings must not contain NUL (device IDs and MPxNs never do)."""
-
-    def __init__(self, values: list[str | None]) -> None:
-        raw = np.array([v or "" for v in values], dtype=np.bytes_)
-        self.width = max(raw.dtype.itemsize, 1)
-        self.matrix = raw.view(np.uint8).reshape(len(values), raw.dtype.itemsize)
-        self.lengths = (
-            np.char.str_len(raw).astype(np.int32) if len(values) else np.zeros(0, np.int32)
-        )
-        self.valid = np.array([v is not None for v in values], dtype=bool)
-        self.fixed = bool(len(values)) and bool((self.lengths == self.lengths.max()).all())
-
-    def take(self, index: npt.NDArray[np.integer[Any]]) -> pa.Array:
-        n = len(index)
-        lengths = self.lengths[index]
-        offsets = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(lengths, out=offsets[1:])
-        gathered = self.matrix[index]
-        data = (
-            gathered.reshape(-1)
-            if self.fixed
-            else gathered[np.arange(self.width) < lengths[:, None]]
-        )
-        valid = self.valid[index]
-        validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-        return pa.Array.from_buffers(
-            pa.string(),
-            n,
-            [validity, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(data))],
-        )
-
-
-def _dictionary(codes: npt.NDArray[Any], vocabulary: tuple[str, ...] | list[str]) -> pa.Array:
+def _dictionary(codes: npt.NDArray[Any], vocabulary: pa.Array) -> pa.Array:
+    """A dictionary array straight from integer codes; a negative code is a null."""
     codes = codes.astype(np.int32, copy=False)
     mask = codes < 0
     indices = pa.array(codes, mask=mask) if mask.any() else pa.array(codes)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(list(vocabulary), type=pa.string()))
+    return pa.DictionaryArray.from_arrays(indices, vocabulary)
 
 
 def _nullable(values: npt.NDArray[Any], type_: pa.DataType, null: int = -1) -> pa.Array:
@@ -1134,6 +1211,7 @@ class TrafficSummary:
     bytes_written: int
     seconds: float
     chunks: int
+    estate_seconds: float = 0.0  # of ``seconds``, reading the estate from the database
 
 
 _WORKER: tuple[ChunkGenerator, EventLakeWriter] | None = None
@@ -1176,6 +1254,7 @@ def simulate_traffic(
     network = network or NetworkModel()
     settings = settings or TrafficSettings()
     estate = load_estate(engine, on=start, network=network)
+    estate_seconds = time.perf_counter() - began
     if not estate.live.any():
         raise InvalidInput(
             "the estate has no commissioned device with a registered supplier to send traffic to",
@@ -1212,4 +1291,5 @@ def simulate_traffic(
         bytes_written=totals[3],
         seconds=time.perf_counter() - began,
         chunks=len(plan.chunks),
+        estate_seconds=estate_seconds,
     )

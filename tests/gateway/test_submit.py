@@ -290,7 +290,10 @@ class TestUpdateInventory:
         self, session: Session, client: TestClient
     ) -> None:
         e = build_estate(session)
-        change = "<sr:UpdateDeviceDetails><sr:FirmwareVersion>2.0.1</sr:FirmwareVersion></sr:UpdateDeviceDetails>"
+        change = (
+            "<sr:UpdateDeviceDetails><sr:FirmwareVersion>2.0.1</sr:FirmwareVersion>"
+            "</sr:UpdateDeviceDetails>"
+        )
         r = send(
             client,
             e.supplier_login.headers,

@@ -1,4 +1,4 @@
-"""gateway: service requests, counters, outbound messages, callbacks, firmware deliveries, hub returns
+"""gateway: service requests, counters, outbound messages, callbacks, firmware, hub returns
 
 Revision ID: 0003
 Revises: 0002
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import meterhub.db.base
-
 
 revision = "0003"
 down_revision = "0002"

@@ -72,6 +72,15 @@ else
     /usr/bin/chromium --version
 fi
 
+stage "poppler-utils (pdftoppm/pdftotext, for the report PDF tests)"
+if command -v pdftoppm >/dev/null 2>&1; then
+    pdftoppm -v 2>&1 | head -n 1
+else
+    echo "installing Debian's poppler-utils (apt-get)"
+    apt_install poppler-utils
+    pdftoppm -v 2>&1 | head -n 1
+fi
+
 stage "java (for the PySpark report engine)"
 if command -v java >/dev/null 2>&1; then
     java -version 2>&1 | head -n 1

@@ -1,4 +1,5 @@
-"""``meterhub report run``: the MP176 Customer Analytics reports for a month, as CSV files."""
+"""``meterhub report run``: the MP176 Customer Analytics reports for a month, as CSV files and
+one PDF per recipient."""
 
 from __future__ import annotations
 
@@ -36,8 +37,10 @@ def register(app: typer.Typer) -> None:
         inventory: bool = typer.Option(
             True, "--inventory/--no-inventory", help="Read the device estate from the database"
         ),
+        pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also render each recipient's PDF"),
     ) -> None:
-        """Compute every report definition once and write each recipient's CSVs and manifest."""
+        """Compute every report definition once and write each recipient's CSVs, manifest and
+        PDF."""
         from meterhub.reporting.engines import ENGINES
         from meterhub.reporting.run import run_reports
         from meterhub.reporting.suite import SUITE
@@ -69,10 +72,14 @@ def register(app: typer.Typer) -> None:
                 secret=secret,
                 min_cohort=min_cohort,
                 progress=progress,
+                pdf=pdf,
             )
         files = sum(len(r.files) for r in result.reports)
+        pdfs = sum(r.pdf is not None for r in result.reports)
         console.print(
             f"{len(result.reports)} report(s), {files} CSV files for {result.month} "
             f"({result.engine}) -> {result.directory}",
             highlight=False,
         )
+        if pdfs:
+            console.print(f"{pdfs} PDF(s) -> {result.directory}/<PARTY>-{result.month}.pdf")

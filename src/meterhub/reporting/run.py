@@ -9,9 +9,11 @@
    definition and version used and the SHA-256 of each file, and a content hash over them.
 4. A run-level ``<out>/<YYYY-MM>/manifest.json`` (for the DCC, never sent to a user: it lists
    the recipients) records the engine, the lake days read and each recipient's content hash.
+5. With ``pdf=True`` each recipient also gets ``<out>/<YYYY-MM>/<PARTY>-<YYYY-MM>.pdf`` (beside
+   its directory), drawn from the CSVs and manifest just written (``reporting/pdf.py``); its
+   SHA-256 goes in the recipient's manifest (``pdf``) and in the run manifest.
 
-A run is a snapshot: the same lake, database, secret and suite give byte-identical files. The
-PDF of a report is to be rendered from the same rows (not yet built; see docs/reporting.md).
+A run is a snapshot: the same lake, database, secret and suite give byte-identical files.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,7 @@ class RecipientReport:
     directory: Path
     files: list[Path]
     content_hash: str
+    pdf: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,7 @@ def run_reports(
     suite: Registry = SUITE,
     progress: Progress | None = None,
     now: datetime | None = None,
+    pdf: bool = False,
 ) -> RunResult:
     """Compute the suite for ``month`` and write every recipient's report (or ``party``'s)."""
     try:
@@ -283,6 +287,11 @@ def run_reports(
         )
         for p in recipients
     ]
+    if pdf:
+        from meterhub.reporting.pdf import render_recipient_pdf
+
+        pdfs = {r.party: render_recipient_pdf(r.directory) for r in reports}
+        reports = [replace(r, pdf=pdfs[r.party].path) for r in reports]
     run_manifest = {
         "month": period.label,
         "engine": runner.name,
@@ -292,6 +301,10 @@ def run_reports(
         "definitions": [d.key for d in suite],
         "recipients": {r.party: r.content_hash for r in reports},
     }
+    if pdf:
+        run_manifest["pdfs"] = {
+            p: {"path": r.path.name, "sha256": r.sha256} for p, r in pdfs.items()
+        }
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "manifest.json").write_text(json.dumps(run_manifest, indent=2) + "\n")
     if progress:

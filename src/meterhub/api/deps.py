@@ -19,15 +19,22 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor
-from meterhub.db.session import get_sessionmaker
+from meterhub.db.session import begin_write, get_sessionmaker
 from meterhub.errors import NotAuthenticated
 from meterhub.parties.models import ApiToken, Party, User, UserRole
 from meterhub.parties.service import _token_hash, actor_for, user_for_token
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, committed once before the response. A request that may write
+    takes SQLite's write lock first (``begin_write``), so it queues behind other writers
+    instead of failing on a stale read snapshot."""
     session = get_sessionmaker(request.app.state.settings.database_url)()
     try:
+        if request.method not in SAFE_METHODS:
+            begin_write(session)
         yield session
         session.commit()
     except BaseException:

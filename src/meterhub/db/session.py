@@ -27,7 +27,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    immediate = conn.get_execution_options().get("sqlite_write_lock")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction holding SQLite's write lock (nothing on PostgreSQL).
+
+    In WAL mode a transaction that has read and then tries to write while another connection
+    holds the write lock fails at once with "database is locked" (waiting could not help: its
+    snapshot may be stale). A unit of work that will write therefore takes the lock before its
+    first read, and then simply queues for up to ``busy_timeout``. Call it before anything else.
+    """
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options={"sqlite_write_lock": True})
 
 
 @lru_cache(maxsize=16)
@@ -47,10 +60,13 @@ def get_sessionmaker(url: str) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    """One unit of work: commit if the block finishes, roll back if it raises."""
+def session_scope(url: str, *, write: bool = True) -> Iterator[Session]:
+    """One unit of work: commit if the block finishes, roll back if it raises. ``write=False``
+    for long read-only work (a CSV download), which must not hold SQLite's write lock."""
     session = get_sessionmaker(url)()
     try:
+        if write:
+            begin_write(session)
         yield session
         session.commit()
     except BaseException:

@@ -287,7 +287,7 @@ def requests_csv_lines(
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([label for _, label in CSV_COLUMNS])
-    with session_scope(database_url) as session:
+    with session_scope(database_url, write=False) as session:
         cursor: str | None = None
         while True:
             page = queries.list_requests(

@@ -245,7 +245,7 @@ def csv_lines(database_url: str, actor: Actor, q: InventoryQuery) -> Iterator[st
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([label for _, label, _, _ in COLUMNS])
-    with session_scope(database_url) as session:
+    with session_scope(database_url, write=False) as session:
         holders = HolderCodes(session)
         cursor: str | None = None
         while True:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from meterhub.errors import InvalidInput, PayloadTooLarge
+from meterhub.kit.spreadsheet import spreadsheet_safe
 
 
 @dataclass(frozen=True)
@@ -167,12 +168,6 @@ def rows(path: Path, *, max_bytes: int) -> Iterator[CsvRow]:
 
 
 REPORT_COLUMNS = ("line", "key", "code", "message")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: str) -> str:
-    """Neutralise cells a spreadsheet would run as a formula (the report echoes input values)."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def write_report(path: Path, rejected: Iterable[tuple[int, str, str, str]]) -> None:
@@ -181,4 +176,4 @@ def write_report(path: Path, rejected: Iterable[tuple[int, str, str, str]]) -> N
         out = csv.writer(fh)
         out.writerow(REPORT_COLUMNS)
         for line, key, code, message in rejected:
-            out.writerow([line, _cell(key), code, _cell(message)])
+            out.writerow([line, spreadsheet_safe(key), code, spreadsheet_safe(message)])

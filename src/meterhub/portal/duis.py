@@ -36,6 +36,7 @@ from meterhub.gateway import queries
 from meterhub.gateway.codes import ResponseCode
 from meterhub.gateway.models import OutboundMessage, ServiceRequest
 from meterhub.kit.clock import today
+from meterhub.kit.spreadsheet import spreadsheet_safe
 from meterhub.portal.sessions import check_csrf
 from meterhub.portal.web import (
     SECURITY_HEADERS,
@@ -274,11 +275,6 @@ def requests_page(request: Request, db: DbSession, me: CurrentUser) -> Response:
     )
 
 
-def _csv_safe(value: str) -> str:
-    """Keep a spreadsheet from running a cell as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def requests_csv_lines(
     database_url: str, actor: Actor, flt: queries.RequestFilter
 ) -> Iterator[str]:
@@ -295,7 +291,7 @@ def requests_csv_lines(
             )
             for row in page.items:
                 shown = request_row(row)
-                writer.writerow([_csv_safe(str(shown[field])) for field, _ in CSV_COLUMNS])
+                writer.writerow([spreadsheet_safe(str(shown[field])) for field, _ in CSV_COLUMNS])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

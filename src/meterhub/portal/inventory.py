@@ -30,6 +30,7 @@ from meterhub.inventory import service
 from meterhub.inventory.catalogue import CspRegion, DeviceStatus, DeviceType
 from meterhub.inventory.models import Device
 from meterhub.kit.clock import today
+from meterhub.kit.spreadsheet import spreadsheet_safe
 from meterhub.portal.web import SECURITY_HEADERS, CurrentUser, render
 
 router = APIRouter()
@@ -231,11 +232,6 @@ def inventory_page(request: Request, db: DbSession, me: CurrentUser) -> Response
     )
 
 
-def _csv_safe(value: str) -> str:
-    """Keep a spreadsheet from running a cell as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def csv_lines(database_url: str, actor: Actor, q: InventoryQuery) -> Iterator[str]:
     """Every matching device as CSV text, a batch at a time, in its own read session.
 
@@ -259,7 +255,7 @@ def csv_lines(database_url: str, actor: Actor, q: InventoryQuery) -> Iterator[st
             )
             for device in page.items:
                 row = device_row(device, holders)
-                writer.writerow([_csv_safe(row[field]) for field, _, _, _ in COLUMNS])
+                writer.writerow([spreadsheet_safe(row[field]) for field, _, _, _ in COLUMNS])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

@@ -512,14 +512,24 @@ def _loadavg() -> str:
 
 class Server:
     def __init__(
-        self, url: str, workers: int, schema: Path | None, extra_env: dict[str, str], log: Path
+        self,
+        url: str,
+        workers: int,
+        schema: Path | None,
+        extra_env: dict[str, str],
+        log: Path,
+        profile: Path | None = None,
     ):
         self.port = _free_port()
         self.log = log
         env = {**os.environ, "METERHUB_DATABASE_URL": url, **extra_env}
         env["METERHUB_DUIS_SCHEMA_DIR"] = str(schema) if schema else ""
+        # With ``profile``, py-spy samples the server (and its workers) into collapsed stacks.
+        spy = [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses"]
+        spy += ["--format", "raw", "--rate", "200", "-o", str(profile), "--"]
         self.proc = subprocess.Popen(
             [
+                *(spy if profile else []),
                 str(Path(sys.executable).with_name("meterhub")),
                 "serve",
                 "--port",
@@ -574,7 +584,8 @@ def run_phase(
     db = workdir / f"run-{workers}-{mode}.db"
     shutil.copy(template_db, db)
     url = f"sqlite:///{db}"
-    server = Server(url, workers, schema, {}, workdir / f"server-{workers}-{mode}.log")
+    log = workdir / f"server-{workers}-{mode}.log"
+    server = Server(url, workers, schema, {}, log, args.py_spy)
     spec = {
         "workload": workload.to_json(),
         "port": server.port,
@@ -666,6 +677,9 @@ def main() -> None:
     parser.add_argument("--floor-seconds", type=float, default=5.0)
     parser.add_argument("--modes", default="closed,open", help="closed, open or both")
     parser.add_argument("--no-xsd", action="store_true", help="do not configure the schema")
+    parser.add_argument(
+        "--py-spy", type=Path, default=None, help="profile the server into this file (raw stacks)"
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
     if args.command == "loadgen":

@@ -12,6 +12,7 @@ from meterhub import __version__
 from meterhub.api.errors import BodySizeLimit, install_error_handlers
 from meterhub.config import Settings, get_settings
 from meterhub.gateway.endpoints import router as gateway_router
+from meterhub.gateway.intake import DuisFastPath, Intake
 from meterhub.gateway.runtime import GatewayRuntime
 from meterhub.inventory.endpoints import router as inventory_router
 from meterhub.parties.endpoints import router as parties_router
@@ -33,6 +34,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if worker is not None:
             worker.stop()
+        app.state.duis_intake.stop()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,8 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.gateway = GatewayRuntime.from_settings(settings)
+    app.state.duis_intake = Intake(app.state.gateway, settings.database_url)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Added last, so outermost: the DUIS endpoint is answered before anything else runs.
+    app.add_middleware(DuisFastPath, runtime=app.state.gateway, intake=app.state.duis_intake)
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(parties_router)

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor
+from meterhub.db.direct import Direct
 from meterhub.db.session import begin_write, get_sessionmaker
 from meterhub.errors import NotAuthenticated
 from meterhub.parties.models import ApiToken, Party, User, UserRole
@@ -98,8 +99,8 @@ class ApiUser:
         )
 
 
-# Built once: constructing a statement and its cache key costs more than running it.
-_API_USER_BY_TOKEN = (
+# Built once and run on the driver (``db.direct``): every DUIS request authenticates.
+_API_USER_BY_TOKEN = Direct(
     select(User.id, User.party_id, Party.code, User.username, UserRole.role, UserRole.duis_user_id)
     .select_from(ApiToken)
     .join(User, User.id == ApiToken.user_id)
@@ -116,9 +117,7 @@ _API_USER_BY_TOKEN = (
 
 def api_user_for_token(session: Session, token: str) -> ApiUser | None:
     """The same answer as ``user_for_token`` (unknown, revoked or inactive: None) in one query."""
-    rows = (
-        session.connection().execute(_API_USER_BY_TOKEN, {"token_hash": _token_hash(token)}).all()
-    )
+    rows = _API_USER_BY_TOKEN.all(session, {"token_hash": _token_hash(token)})
     if not rows:
         return None
     first = rows[0]

@@ -6,8 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meterhub.errors import MeterhubError, PayloadTooLarge, TooManyAttempts
 
@@ -70,27 +70,55 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
-class BodySizeLimit(BaseHTTPMiddleware):
-    """Refuse bodies over the configured size before anything reads them."""
+class BodySizeLimit:
+    """Refuse bodies over the configured size before anything reads them.
 
-    def __init__(self, app: object, max_bytes: int) -> None:
-        super().__init__(app)  # type: ignore[arg-type]
+    A plain ASGI middleware: a declared ``Content-Length`` over the limit is refused at once; a
+    body without one (chunked) is read up to the limit, then handed on as it came."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
         self.max_bytes = max_bytes
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        length = request.headers.get("content-length")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         limit = self.max_bytes
-        if request.url.path.startswith("/portal/import"):
+        if scope["path"].startswith("/portal/import"):
             limit = limit * 64
         too_big = PayloadTooLarge(f"the body is larger than {limit} bytes")
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if length is not None:
             try:
-                if int(length) > limit:
-                    return error_response(too_big)
+                declared = int(length)
             except ValueError:
-                return error_response(PayloadTooLarge("bad Content-Length", code="bad_length"))
-        elif request.method in ("POST", "PUT", "PATCH"):
-            body = await request.body()
-            if len(body) > limit:
-                return error_response(too_big)
-        return await call_next(request)
+                bad = PayloadTooLarge("bad Content-Length", code="bad_length")
+                await error_response(bad)(scope, receive, send)
+                return
+            if declared > limit:
+                await error_response(too_big)(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > limit:
+                await error_response(too_big)(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)

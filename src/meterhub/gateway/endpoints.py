@@ -14,18 +14,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
-from meterhub.api.deps import (
-    ApiUser,
-    CurrentUser,
-    DbSession,
-    authorization_of,
-    current_api_user_from_header,
-)
-from meterhub.db.session import get_sessionmaker
+from meterhub.api.deps import ApiUser, CurrentUser, DbSession, authorization_of
 from meterhub.errors import NotFound
-from meterhub.gateway import service
+from meterhub.gateway import intake, service
 from meterhub.gateway.models import Callback, OutboundMessage, ServiceRequest
 from meterhub.gateway.runtime import GatewayRuntime
 from meterhub.gateway.schemas import (
@@ -39,12 +31,7 @@ from meterhub.gateway.schemas import (
     RequestStatusOut,
     SubmissionOut,
 )
-from meterhub.gateway.xml import (
-    DuisRejected,
-    DuisRequest,
-    parse_then_validate,
-    request_to_xml,
-)
+from meterhub.gateway.xml import DuisRejected, request_to_xml
 from meterhub.kit.clock import utcnow
 from meterhub.parties.models import User
 
@@ -56,59 +43,23 @@ def _runtime(request: Request) -> GatewayRuntime:
     return runtime
 
 
-def _parse(runtime: GatewayRuntime, raw: bytes) -> DuisRequest | DuisRejected:
-    """Secure parse and (when configured) the schema check, on one reading of the document."""
-    try:
-        return parse_then_validate(
-            raw,
-            max_bytes=runtime.max_bytes,
-            max_depth=runtime.max_depth,
-            validator=runtime.validator,
-        )
-    except DuisRejected as rejected:
-        return rejected
-
-
-def _store(
-    session: Session,
-    runtime: GatewayRuntime,
-    user: User | ApiUser,
-    raw: bytes,
-    parsed: DuisRequest | DuisRejected,
-) -> service.Submission:
-    """Validate and store an already parsed request, in a transaction of its own."""
-    session.commit()  # end the authentication read; the submission takes its own lock
-    service.lock_for_submission(session)
-    now = utcnow()
-    if isinstance(parsed, DuisRejected):
-        return service.rejected_submission(session, user=user, rejected=parsed, raw=raw, now=now)
-    return service.submit(
-        session,
-        user=user,
-        request=parsed,
-        now=now,
-        seed=runtime.seed,
-        network=runtime.network,
-        dcc_party_id=runtime.dcc_party_id(session),
-    )
-
-
-def _submit_bytes(
-    session: Session, runtime: GatewayRuntime, user: User | ApiUser, raw: bytes
-) -> service.Submission:
-    return _store(session, runtime, user, raw, _parse(runtime, raw))
-
-
 def _submit_json(
     session: Session, runtime: GatewayRuntime, user: User, body: DuisJsonRequest
 ) -> service.Submission:
+    """Store a JSON-form request in the caller's transaction (already holding the write lock)."""
     try:
         raw = request_to_xml(body.model_dump())
     except DuisRejected as rejected:
         return service.rejected_submission(
             session, user=user, rejected=rejected, raw=body.model_dump_json().encode(), now=utcnow()
         )
-    return _submit_bytes(session, runtime, user, raw)
+    return intake.store(session, runtime, ApiUser.of(user), raw, intake.parse(runtime, raw))
+
+
+def _locked(session: Session) -> None:
+    """End the authentication read and take the write lock for the submissions that follow."""
+    session.commit()
+    service.lock_for_submission(session)
 
 
 def _out(sub: service.Submission) -> SubmissionOut:
@@ -119,26 +70,6 @@ def _out(sub: service.Submission) -> SubmissionOut:
         reason=sub.request.refusal_reason,
         xml=sub.reply_xml.decode(),
     )
-
-
-def _submit_xml_now(
-    runtime: GatewayRuntime, database_url: str, authorization: str, raw: bytes
-) -> service.Submission:
-    """The whole of ``POST /duis`` in one call on one thread: authenticate, parse and schema-check
-    (outside the write lock), store and commit (inside it)."""
-    session = get_sessionmaker(database_url)()
-    try:
-        user = current_api_user_from_header(session, authorization)
-        parsed = _parse(runtime, raw)
-        with runtime.writing():
-            sub = _store(session, runtime, user, raw, parsed)
-            session.commit()
-        return sub
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 @router.post(
@@ -156,33 +87,20 @@ def _submit_xml_now(
 async def submit_xml(request: Request) -> Response:
     """Send one DUIS 5.4 ``Request``; get the ``Response`` (I99 or an error code) back.
 
-    The busiest endpoint of the hub, so it takes no FastAPI dependencies (each sync one is a
-    hop to the thread pool and back): the work runs in one call, the same as the dependencies
-    would do (``current_api_user``, one session committed once). On SQLite, where submissions
-    are serialised anyway, that call runs on the event loop itself; elsewhere in the pool.
+    The acknowledgement leaves only after the commit that stores the request. In a running app
+    ``gateway.intake.DuisFastPath`` answers this path before the framework routes it; this route
+    does the same work (``handle_duis_xml``) when the app is built without that middleware.
     """
-    runtime = _runtime(request)
     raw = await request.body()
-    args = (runtime, request.app.state.settings.database_url, authorization_of(request), raw)
-    if runtime.serialise_writes:
-        sub = _submit_xml_now(*args)
-    else:
-        sub = await run_in_threadpool(_submit_xml_now, *args)
-    headers = {"X-DUIS-Response-Code": sub.code}
-    if sub.request.refusal_reason:
-        headers["X-DUIS-Reason"] = _header_text(sub.request.refusal_reason)
-    return Response(
-        sub.reply_xml,
-        status_code=200 if sub.accepted else service.http_status_for(sub.code),
-        media_type="application/xml",
-        headers=headers,
+    reply = await intake.handle_duis_xml(
+        _runtime(request), request.app.state.duis_intake, authorization_of(request), raw
     )
-
-
-def _header_text(text: str, limit: int = 300) -> str:
-    """A refusal reason as one printable ASCII header line (the DUIS XML has no place for it)."""
-    printable = "".join(c if c.isprintable() else " " for c in text)
-    return " ".join(printable.encode("ascii", "replace").decode().split())[:limit]
+    return Response(
+        reply.body,
+        status_code=reply.status,
+        headers={k.decode(): v.decode() for k, v in reply.headers if k != b"content-type"},
+        media_type="application/xml",
+    )
 
 
 @router.post("/json", response_model=SubmissionOut)
@@ -192,6 +110,7 @@ def submit_json(
     """The same request as JSON; answered with the same DUIS XML inside a JSON envelope."""
     runtime = _runtime(request)
     with runtime.writing():
+        _locked(session)
         sub = _submit_json(session, runtime, user, body)
         session.commit()
     return _out(sub)
@@ -205,6 +124,7 @@ def submit_batch(
     runtime = _runtime(request)
     results = []
     with runtime.writing():
+        _locked(session)
         for item in body.requests:
             with session.begin_nested():
                 results.append(_out(_submit_json(session, runtime, user, item)))

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from meterhub.api.deps import ApiUser
 from meterhub.audit.service import Actor
+from meterhub.db.direct import Direct
 from meterhub.gateway import effects
 from meterhub.gateway.catalogue import Srv, load_catalogue
 from meterhub.gateway.codes import DuisRejected, ResponseCode, ValidationStage
@@ -97,10 +98,10 @@ def _raise_counter_statement(dialect: str) -> Any:
     ).returning(RequestCounter.originator)
 
 
-# Built once per dialect: constructing a statement and its cache key costs more than running it.
-_RAISE_COUNTER = {d: _raise_counter_statement(d) for d in ("sqlite", "postgresql")}
-_LAST_COUNTER = select(RequestCounter.last_counter).where(
-    RequestCounter.originator == bindparam("originator")
+# Built once per dialect, run on the driver (``db.direct``): the gateway's hottest statements.
+_RAISE_COUNTER = {d: Direct(_raise_counter_statement(d)) for d in ("sqlite", "postgresql")}
+_LAST_COUNTER = Direct(
+    select(RequestCounter.last_counter).where(RequestCounter.originator == bindparam("originator"))
 )
 _TAKE_WRITE_LOCK = text("UPDATE duis_request_counter SET last_counter = last_counter WHERE 0")
 
@@ -112,15 +113,16 @@ def _take_counter(session: Session, originator: str, counter: int, request_id: s
     One upsert: a first counter inserts the row; a higher one updates it; a replayed or lower
     one matches the conflict but not the ``WHERE``, so no row changes and it is refused."""
     dialect = session.get_bind().dialect.name
-    raised = session.connection().execute(
-        _RAISE_COUNTER["postgresql" if dialect == "postgresql" else "sqlite"],
-        {"originator": originator, "counter": counter},
+    params = {"originator": originator, "counter": counter}
+    raised = _RAISE_COUNTER["postgresql" if dialect == "postgresql" else "sqlite"].first(
+        session, params
     )
-    if raised.first() is None:
-        last = session.connection().scalar(_LAST_COUNTER, {"originator": originator})
+    if raised is None:
+        last = _LAST_COUNTER.first(session, {"originator": originator})
         raise refuse(
             ValidationStage.COUNTER_NOT_INCREASING,
-            f"counter {counter} is not above {last}, the last one accepted from {originator}",
+            f"counter {counter} is not above {last[0] if last else None},"
+            f" the last one accepted from {originator}",
             request_id,
         )
 
@@ -283,34 +285,38 @@ def submit(
     )
 
 
-_INSERT_REQUEST = insert(ServiceRequest)
+#: Every column but ``id``; an accepted device request sets the ones that matter at acceptance.
+_REQUEST_COLUMNS = tuple(c.key for c in ServiceRequest.__table__.columns if c.key != "id")
+_INSERT_REQUEST = Direct(
+    insert(ServiceRequest)
+    .values({key: bindparam(key) for key in _REQUEST_COLUMNS})
+    .returning(ServiceRequest.id)
+)
 
 
 def _insert_queued(session: Session, row: ServiceRequest) -> None:
-    """Store an accepted device request with one Core INSERT instead of the unit of work: the
-    gateway's busiest write. ``row`` stays a plain (transient) object carrying its new id; the
-    columns it leaves unset take their defaults as the ORM would give them."""
-    values = {
-        column.key: row.__dict__[column.key]
-        for column in ServiceRequest.__table__.columns
-        if column.key in row.__dict__
-    }
-    key = session.connection().execute(_INSERT_REQUEST, values).inserted_primary_key
-    assert key is not None
-    row.id = key[0]
+    """Store an accepted device request with one INSERT on the driver instead of the unit of
+    work: the gateway's busiest write. ``row`` stays a plain (transient) object carrying its
+    new id; the columns it leaves unset are stored as NULL, as their defaults say."""
+    values = {key: row.__dict__.get(key) for key in _REQUEST_COLUMNS}
+    inserted = _INSERT_REQUEST.first(session, values)
+    assert inserted is not None
+    row.id = inserted[0]
 
 
-_DEVICE_FACTS = select(
-    Device.device_id,
-    Device.device_type,
-    Device.status,
-    Device.owner_party_id,
-    Device.mpxn,
-    Device.model,
-    Device.firmware_version,
-    Device.csp_region,
-    Device.smets_version,
-).where(Device.device_id == bindparam("device_id"))
+_DEVICE_FACTS = Direct(
+    select(
+        Device.device_id,
+        Device.device_type,
+        Device.status,
+        Device.owner_party_id,
+        Device.mpxn,
+        Device.model,
+        Device.firmware_version,
+        Device.csp_region,
+        Device.smets_version,
+    ).where(Device.device_id == bindparam("device_id"))
+)
 
 
 def _devices(session: Session, request: DuisRequest, srv: Srv) -> list[Any]:
@@ -324,7 +330,7 @@ def _devices(session: Session, request: DuisRequest, srv: Srv) -> list[Any]:
         if as_entities:
             device: Any = session.get(Device, device_id)
         else:
-            device = session.connection().execute(_DEVICE_FACTS, {"device_id": device_id}).first()
+            device = _DEVICE_FACTS.first(session, {"device_id": device_id})
         if device is None:
             raise refuse(ValidationStage.UNKNOWN_DEVICE, f"no device {device_id} in SMI")
         devices.append(device)

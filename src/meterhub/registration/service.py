@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record
+from meterhub.db.direct import Direct
 from meterhub.errors import InvalidInput, NotFound, OverlappingPeriod, PermissionDenied
 from meterhub.kit.ids import fuel_of, normalise_mpxn
 from meterhub.parties.models import Party
@@ -144,17 +145,19 @@ class RegisteredParties:
     network_operator_party_id: int
 
 
-_PARTIES_ON = select(Registration.supplier_party_id, Registration.network_operator_party_id).where(
-    Registration.mpxn == bindparam("mpxn"),
-    Registration.effective_from <= bindparam("day"),
-    or_(Registration.effective_to.is_(None), Registration.effective_to >= bindparam("day")),
+_PARTIES_ON = Direct(
+    select(Registration.supplier_party_id, Registration.network_operator_party_id).where(
+        Registration.mpxn == bindparam("mpxn"),
+        Registration.effective_from <= bindparam("day"),
+        or_(Registration.effective_to.is_(None), Registration.effective_to >= bindparam("day")),
+    )
 )
 
 
 def registered_parties_on(session: Session, *, mpxn: str, day: date) -> RegisteredParties | None:
     """``registered_on`` without loading the parties: one indexed query built once, for hot
     paths (the DUIS gateway checks entitlement on every request)."""
-    row = session.connection().execute(_PARTIES_ON, {"mpxn": mpxn, "day": day}).first()
+    row = _PARTIES_ON.first(session, {"mpxn": mpxn, "day": day})
     if row is None:
         return None
     return RegisteredParties(mpxn=mpxn, supplier_party_id=row[0], network_operator_party_id=row[1])

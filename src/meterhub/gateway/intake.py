@@ -1,0 +1,353 @@
+"""The DUIS endpoint's hot path: group commit, and a way past the web framework.
+
+**Group commit.** An acknowledgement may only leave once its request is committed, and a commit
+is the dearest thing a submission does (a transaction begun and ended, SQLite's write lock taken
+and handed over, a session built and closed). So each process has one ``Intake``: a writer thread
+that takes every submission waiting for it, validates and stores them one after another in
+**one** transaction, commits once, and only then answers each of them. Under load a batch holds
+tens of requests and the commit is shared; with a single sender it holds one and costs what it
+did before. Validation is exactly ``service.submit``, in arrival order, so counters, entitlement
+and refusals mean the same as when each request had a transaction of its own.
+
+A submission whose validation fails still belongs to the batch (its refused row is stored like
+any other). A batch that fails for another reason (a bug, a lost database connection) is rolled
+back whole and its requests are stored again one transaction each, so one bad request cannot
+take its neighbours' acknowledgements with it, and nothing is answered before it is stored.
+
+**Past the framework.** ``DuisFastPath`` is a plain ASGI middleware that answers
+``POST /api/v1/duis`` itself: read the body (bounded), parse and schema-check it on the event
+loop, hand it to the intake, await the commit. Routing, dependency injection and response
+models cost more than the parse on this endpoint. The FastAPI route stays (OpenAPI, and apps
+built without the middleware) and runs the same ``handle_duis_xml``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from meterhub.api.deps import ApiUser, current_api_user_from_header
+from meterhub.api.errors import error_response
+from meterhub.db.session import get_engine
+from meterhub.errors import MeterhubError, PayloadTooLarge
+from meterhub.gateway import service
+from meterhub.gateway.runtime import GatewayRuntime
+from meterhub.gateway.xml import DuisRejected, DuisRequest, parse_then_validate
+from meterhub.kit.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+DUIS_PATH = "/api/v1/duis"
+#: At most this many submissions share one transaction (bounds a batch's latency).
+MAX_BATCH = 256
+
+
+def parse(runtime: GatewayRuntime, raw: bytes) -> DuisRequest | DuisRejected:
+    """Secure parse and (when configured) the schema check, on one reading of the document."""
+    try:
+        return parse_then_validate(
+            raw,
+            max_bytes=runtime.max_bytes,
+            max_depth=runtime.max_depth,
+            validator=runtime.validator,
+        )
+    except DuisRejected as rejected:
+        return rejected
+
+
+def store(
+    session: Session,
+    runtime: GatewayRuntime,
+    user: ApiUser,
+    raw: bytes,
+    parsed: DuisRequest | DuisRejected,
+) -> service.Submission:
+    """Validate and store one parsed request in the session's open transaction."""
+    now = utcnow()
+    if isinstance(parsed, DuisRejected):
+        return service.rejected_submission(session, user=user, rejected=parsed, raw=raw, now=now)
+    return service.submit(
+        session,
+        user=user,
+        request=parsed,
+        now=now,
+        seed=runtime.seed,
+        network=runtime.network,
+        dcc_party_id=runtime.dcc_party_id(session),
+    )
+
+
+@dataclass
+class _Item:
+    authorization: str
+    raw: bytes
+    parsed: DuisRequest | DuisRejected
+    done: Callable[[service.Submission | BaseException], None]
+
+
+@dataclass
+class Intake:
+    """One writer thread per process storing DUIS submissions in shared transactions."""
+
+    runtime: GatewayRuntime
+    database_url: str
+    max_batch: int = MAX_BATCH
+    _queue: queue.SimpleQueue[_Item | None] = field(default_factory=queue.SimpleQueue)
+    _thread: threading.Thread | None = field(default=None, init=False)
+    _start_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    batches: int = field(default=0, init=False)
+    stored: int = field(default=0, init=False)
+
+    def _ensure_started(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="duis-intake", daemon=True)
+                self._thread.start()
+
+    def put(
+        self,
+        authorization: str,
+        raw: bytes,
+        parsed: DuisRequest | DuisRejected,
+        done: Callable[[service.Submission | BaseException], None],
+    ) -> None:
+        """Queue a submission; ``done`` gets its committed result or the error, on the writer."""
+        self._ensure_started()
+        self._queue.put(_Item(authorization, raw, parsed, done))
+
+    async def submit(
+        self, authorization: str, raw: bytes, parsed: DuisRequest | DuisRejected
+    ) -> service.Submission:
+        """Store one submission and wait for the commit that covers it."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[service.Submission] = loop.create_future()
+
+        def done(result: service.Submission | BaseException) -> None:
+            loop.call_soon_threadsafe(_settle, future, result)
+
+        self.put(authorization, raw, parsed, done)
+        return await future
+
+    def submit_blocking(
+        self, authorization: str, raw: bytes, parsed: DuisRequest | DuisRejected
+    ) -> service.Submission:
+        """The same from a plain thread (a sync route, a test)."""
+        box: list[service.Submission | BaseException] = []
+        ready = threading.Event()
+
+        def done(result: service.Submission | BaseException) -> None:
+            box.append(result)
+            ready.set()
+
+        self.put(authorization, raw, parsed, done)
+        ready.wait()
+        result = box[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def stop(self) -> None:
+        """Let the writer finish what is queued and end."""
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout=30)
+
+    # ------------------------------------------------------------------ the writer thread
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            # Everything that queued while the previous batch (or another writer of this
+            # process, on SQLite) held the lock joins this batch.
+            with self.runtime.writing():
+                batch = [first]
+                stopping = False
+                while len(batch) < self.max_batch:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        stopping = True
+                        break
+                    batch.append(item)
+                self._store_batch(batch)
+            if stopping:
+                return
+
+    def _store_batch(self, batch: list[_Item]) -> None:
+        try:
+            results = self._in_one_transaction(batch)
+        except Exception:
+            if len(batch) == 1:
+                log.exception("storing a DUIS submission failed")
+                batch[0].done(
+                    MeterhubError("something went wrong on our side; nothing was changed")
+                )
+                return
+            log.warning("a batch of %d DUIS submissions failed; storing one by one", len(batch))
+            for item in batch:
+                self._store_batch([item])
+            return
+        self.batches += 1
+        self.stored += len(batch)
+        for item, result in zip(batch, results, strict=True):
+            item.done(result)
+
+    def _in_one_transaction(self, batch: list[_Item]) -> list[service.Submission | BaseException]:
+        """Validate and store every item, commit once; raise (rolled back) if anything breaks."""
+        results: list[service.Submission | BaseException] = []
+        # One batch is one snapshot: a token answers the same for all its requests in it.
+        users: dict[str, ApiUser | MeterhubError] = {}
+        session = Session(bind=get_engine(self.database_url), expire_on_commit=False)
+        try:
+            service.lock_for_submission(session)
+            for item in batch:
+                user = users.get(item.authorization)
+                if user is None:
+                    try:
+                        user = current_api_user_from_header(session, item.authorization)
+                    except MeterhubError as refused:  # unknown token: nothing is stored
+                        user = refused
+                    users[item.authorization] = user
+                if isinstance(user, MeterhubError):
+                    results.append(user)
+                    continue
+                results.append(store(session, self.runtime, user, item.raw, item.parsed))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        return results
+
+
+def _settle(
+    future: asyncio.Future[service.Submission], result: service.Submission | BaseException
+) -> None:
+    if future.cancelled():
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
+
+
+def _header_text(text: str, limit: int = 300) -> str:
+    """A refusal reason as one printable ASCII header line (the DUIS XML has no place for it)."""
+    printable = "".join(c if c.isprintable() else " " for c in text)
+    return " ".join(printable.encode("ascii", "replace").decode().split())[:limit]
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+def reply_for(sub: service.Submission) -> Reply:
+    """The HTTP answer to a stored submission: the DUIS XML, its code in a header."""
+    headers = [
+        (b"content-type", b"application/xml"),
+        (b"x-duis-response-code", str(sub.code).encode()),
+    ]
+    if sub.request.refusal_reason:
+        headers.append((b"x-duis-reason", _header_text(sub.request.refusal_reason).encode()))
+    status = 200 if sub.accepted else service.http_status_for(sub.code)
+    return Reply(status, headers, sub.reply_xml)
+
+
+async def handle_duis_xml(
+    runtime: GatewayRuntime, intake: Intake, authorization: str, raw: bytes
+) -> Reply:
+    """``POST /api/v1/duis`` after the body is read: parse, store (group commit), answer."""
+    parsed = parse(runtime, raw)
+    return reply_for(await intake.submit(authorization, raw, parsed))
+
+
+class DuisFastPath:
+    """Answer ``POST /api/v1/duis`` without the framework; everything else goes to ``app``."""
+
+    def __init__(self, app: ASGIApp, *, runtime: GatewayRuntime, intake: Intake) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.intake = intake
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"].rstrip("/") != DUIS_PATH
+        ):
+            await self.app(scope, receive, send)
+            return
+        authorization = ""
+        length: int | None = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    await _send_error(
+                        scope,
+                        receive,
+                        send,
+                        PayloadTooLarge("bad Content-Length", code="bad_length"),
+                    )
+                    return
+        limit = self.runtime.max_bytes
+        if length is not None and length > limit:
+            await _send_error(
+                scope, receive, send, PayloadTooLarge(f"the body is larger than {limit} bytes")
+            )
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await _send_error(
+                    scope, receive, send, PayloadTooLarge(f"the body is larger than {limit} bytes")
+                )
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        try:
+            reply = await handle_duis_xml(self.runtime, self.intake, authorization, raw)
+        except MeterhubError as refused:
+            await _send_error(scope, receive, send, refused)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": reply.status,
+                "headers": [*reply.headers, (b"content-length", str(len(reply.body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": reply.body})
+
+
+async def _send_error(scope: Scope, receive: Receive, send: Send, exc: MeterhubError) -> None:
+    await error_response(exc)(scope, receive, send)

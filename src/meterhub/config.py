@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,11 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="", description="Signs portal session cookies and CSRF tokens.")
     secret_key_file: Path = Path(".meterhub-secret")
     max_body_bytes: int = 1_048_576
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        default="FULL",
+        description="SQLite commit durability: FULL survives power loss (an fsync per commit, "
+        "shared by a batch of DUIS submissions); NORMAL only a crash of the process",
+    )
     max_csv_bytes: int = 512 * 1_048_576
     session_max_age_seconds: int = 8 * 3600
     login_failures_before_delay: int = 3

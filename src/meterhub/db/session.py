@@ -15,13 +15,21 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
+def _synchronous() -> str:
+    """FULL unless configured otherwise (``METERHUB_SQLITE_SYNCHRONOUS``; the tests use NORMAL,
+    as their PostgreSQL runs with fsync off)."""
+    from meterhub.config import get_settings
+
+    return get_settings().sqlite_synchronous
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not pysqlite, decide where transactions begin (needed for SAVEPOINT).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA synchronous={_synchronous()}")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 

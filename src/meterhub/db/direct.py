@@ -45,8 +45,15 @@ def _row_type(names: tuple[str, ...]) -> Any:
 
 
 def driver_connection(session: Session) -> Any:
-    """The DBAPI connection under the session's transaction (begun if it was not)."""
-    return session.connection().connection.driver_connection
+    """The DBAPI connection under the session's transaction (begun if it was not); looked up
+    once per transaction (``session.connection()`` costs as much as a small query)."""
+    transaction = session.get_transaction()
+    cached = session.info.get("direct_driver")
+    if transaction is not None and cached is not None and cached[0] is transaction:
+        return cached[1]
+    conn = session.connection().connection.driver_connection
+    session.info["direct_driver"] = (session.get_transaction(), conn)
+    return conn
 
 
 class Direct:

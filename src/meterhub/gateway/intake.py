@@ -24,6 +24,7 @@ built without the middleware) and runs the same ``handle_duis_xml``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -132,7 +133,8 @@ class Intake:
         future: asyncio.Future[service.Submission] = loop.create_future()
 
         def done(result: service.Submission | BaseException) -> None:
-            loop.call_soon_threadsafe(_settle, future, result)
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(_settle, future, result)
 
         self.put(authorization, raw, parsed, done)
         return await future
@@ -169,21 +171,28 @@ class Intake:
             first = self._queue.get()
             if first is None:
                 return
-            # Everything that queued while the previous batch (or another writer of this
-            # process, on SQLite) held the lock joins this batch.
-            with self.runtime.writing():
-                batch = [first]
-                stopping = False
-                while len(batch) < self.max_batch:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is None:
-                        stopping = True
-                        break
-                    batch.append(item)
-                self._store_batch(batch)
+            batch = [first]
+            stopping = False
+            try:
+                # Everything that queued while the previous batch (or another writer, on
+                # SQLite) held the lock joins this batch.
+                with self.runtime.writing():
+                    while len(batch) < self.max_batch:
+                        try:
+                            item = self._queue.get_nowait()
+                        except queue.Empty:
+                            break
+                        if item is None:
+                            stopping = True
+                            break
+                        batch.append(item)
+                    self._store_batch(batch)
+            except Exception:  # the lock itself failed: answer everyone, keep the writer alive
+                log.exception("the DUIS intake could not take the write lock")
+                for item in batch:
+                    item.done(
+                        MeterhubError("something went wrong on our side; nothing was changed")
+                    )
             if stopping:
                 return
 

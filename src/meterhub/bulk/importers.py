@@ -1,7 +1,8 @@
 """One importer per kind of record: its documented columns and the service call for one row.
 
 Each row goes through the same domain service as the API and the portal (``create_party``,
-``create_user``, ``appoint_agent``, ``register``, ``add_device``), so a file can never load
+``create_user``, ``appoint_agent``, ``register``, ``add_device``, ``forecasts.submit``), so a
+file can never load
 something a person could not enter by hand, and the service writes the audit entries itself.
 The column tables here are what ``meterhub import columns KIND`` prints and docs/import.md shows.
 """
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor
 from meterhub.errors import InvalidInput
+from meterhub.forecasts import service as forecasts
 from meterhub.inventory import service as inventory
 from meterhub.inventory.catalogue import DeviceStatus
 from meterhub.parties import service as parties
@@ -214,6 +216,21 @@ def _load_device(session: Session, actor: Actor, cells: Cells) -> object:
     )
 
 
+def _load_forecast(session: Session, actor: Actor, cells: Cells) -> object:
+    text = cells.required("installs")
+    if not text.isdigit():
+        raise InvalidInput(f"installs {text!r} is not a whole number", code="bad_installs")
+    return forecasts.submit(
+        session,
+        actor=actor,
+        supplier=cells.required("supplier"),
+        role=cells.required("role"),
+        month=cells.required("month"),
+        csp_region=cells.required("csp_region"),
+        installs=int(text),
+    )
+
+
 # ---------------------------------------------------------------- the kinds
 
 _C = Column
@@ -346,6 +363,31 @@ IMPORTERS: dict[str, Importer] = {
                     "EUI-64 of the CHF it joined (in SMI already or earlier in the file)",
                     "00-DB-12-34-56-78-90-01",
                 ),
+            ),
+        ),
+        Importer(
+            kind="forecasts",
+            summary="Suppliers' install forecasts: successful installs (8.14.1) expected per"
+            " month and CSP region. A row for a supplier, role, month and region already"
+            " forecast supersedes it (the old figure stays in the history).",
+            key=("supplier", "role", "month", "csp_region"),
+            load_row=_load_forecast,
+            columns=(
+                _C("supplier", True, "Code of the supplier the forecast is for", "BGAS"),
+                _C("role", True, "User role the installs are sent in: IS, ES or GS", "IS"),
+                _C(
+                    "month",
+                    True,
+                    "Month forecast, YYYY-MM; it must not have begun (at most 24 months ahead)",
+                    "2026-12",
+                ),
+                _C(
+                    "csp_region",
+                    True,
+                    "North, Central, South, North4G, Central4G or South4G",
+                    "North",
+                ),
+                _C("installs", True, "Whole number of installs expected, 0 or more", "1500"),
             ),
         ),
     )

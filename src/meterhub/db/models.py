@@ -3,6 +3,7 @@
 from meterhub.audit.models import AuditEntry
 from meterhub.comms_hubs.models import HubReturn
 from meterhub.db.base import Base
+from meterhub.forecasts.models import InstallForecast
 from meterhub.gateway.models import (
     Callback,
     FirmwareDelivery,
@@ -25,6 +26,7 @@ __all__ = [
     "DeviceHistory",
     "FirmwareDelivery",
     "HubReturn",
+    "InstallForecast",
     "LoginThrottle",
     "MeterPoint",
     "OutboundMessage",

@@ -40,6 +40,7 @@ from meterhub.demo.estate import (
     Row,
     RowBatch,
 )
+from meterhub.demo.forecasts import seed_forecasts
 from meterhub.errors import Conflict, InvalidInput
 from meterhub.inventory.models import Device, DeviceHistory
 from meterhub.parties import service as parties
@@ -212,6 +213,7 @@ def seed_estate(
     counts = _load_rows(session, estate, party_ids, actor=actor, progress=progress)
     counts.update(parties=len(estate.parties), appointments=len(estate.appointments))
     counts["users"] = len(credentials)
+    counts["forecasts"] = seed_forecasts(session, actor=actor, seed=seed, as_of=as_of)
     record(
         session,
         actor=actor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +193,52 @@ class TestNetworkProfile:
     def test_unknown_region_refused(self) -> None:
         with pytest.raises(InvalidInput):
             NetworkProfile.from_mapping({"regions": {"Mars": {"sigma": 1.0}}})
+
+
+class TestOutagesBetween:
+    T0 = datetime(2026, 1, 5, tzinfo=UTC)
+
+    def test_the_same_seed_and_clock_give_the_same_outages_however_the_time_is_cut(self) -> None:
+        model = NetworkModel(NetworkProfile.from_mapping({"outages_per_day": 30.0}))
+        whole = model.outages_between(5, self.T0, self.T0 + timedelta(days=2))
+        pieces = []
+        at = self.T0
+        while at < self.T0 + timedelta(days=2):
+            step = min(at + timedelta(minutes=37), self.T0 + timedelta(days=2))
+            pieces.extend(model.outages_between(5, at, step))
+            at = step
+        assert len(whole) > 20
+        assert whole == pieces
+        assert whole == NetworkModel(model.profile).outages_between(
+            5, self.T0, self.T0 + timedelta(days=2)
+        )
+
+    def test_outages_start_inside_the_interval_and_hit_a_bounded_street(self) -> None:
+        profile = NetworkProfile.from_mapping(
+            {"outages_per_day": 200.0, "outage_hubs_median": 50.0, "outage_hubs_max": 80}
+        )
+        end = self.T0 + timedelta(days=1)
+        found = NetworkModel(profile).outages_between(1, self.T0, end)
+        assert 120 < len(found) < 300
+        assert all(self.T0 < o.start <= end for o in found)
+        assert all(1 <= o.hubs <= 80 for o in found)
+        assert {o.region for o in found} == set(REGIONS)
+        assert len({o.key for o in found}) == len(found)
+
+    def test_rate_zero_means_no_outages(self) -> None:
+        model = NetworkModel(NetworkProfile.from_mapping({"outages_per_day": 0}))
+        assert model.outages_between(1, self.T0, self.T0 + timedelta(days=30)) == []
+
+    def test_some_meters_never_report_the_supply_back(self) -> None:
+        model = NetworkModel(NetworkProfile.from_mapping({"outages_per_day": 100.0}))
+        [outage, *_] = model.outages_between(3, self.T0, self.T0 + timedelta(days=1))
+        durations = model.outage_restorations_ms(outage, 5000)
+        missing = float(np.isinf(durations).mean())
+        assert 0.05 < missing < 0.11  # restoration_missing_rate 0.08
+        assert np.array_equal(durations, model.outage_restorations_ms(outage, 5000))
+
+    def test_alert_recipients_are_checked(self) -> None:
+        profile = NetworkProfile.from_mapping({"outage_alert_roles": ["ED", "IS"]})
+        assert profile.outage_alert_roles == ("ED", "IS")
+        with pytest.raises(InvalidInput):
+            NetworkProfile.from_mapping({"outage_alert_roles": ["GS"]})

@@ -3,6 +3,8 @@ pushing them to callback URLs, exactly once or held for polling, never twice."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,8 +17,17 @@ from sqlalchemy.orm import Session
 from meterhub.config import Settings
 from meterhub.db.session import get_sessionmaker, session_scope
 from meterhub.gateway.models import Callback, OutboundMessage, ServiceRequest
+from meterhub.gateway.network import NetworkModel, NetworkProfile
 from meterhub.gateway.service import release_due
-from meterhub.gateway.tasks import claim_pushes, finish_push, recover_in_doubt, run_once
+from meterhub.gateway.tasks import (
+    Pusher,
+    claim_pushes,
+    finish_push,
+    hold_stuck_pushes,
+    recover_in_doubt,
+    run_once,
+    sweep,
+)
 from meterhub.kit.clock import as_utc, utcnow
 from tests.conftest import ON_POSTGRES
 from tests.factories import (
@@ -283,7 +294,8 @@ class TestPush:
         receiver = Receiver()
         run_once(settings, post=receiver, now=utcnow() + LATER)
         owner = {m.id: m.user_id for m in messages(settings)}
-        assert len(owner) == 6
+        # Six responses, and the alerts any failed read raised (the network decides).
+        assert [m.kind for m in messages(settings)].count("response") == 6
         assert sorted(receiver.message_ids) == sorted(owner)
         for url, message_id, _ in receiver.calls:
             assert url == urls[owner[message_id]]
@@ -364,3 +376,169 @@ def test_a_deleted_callback_stops_pushes(
         assert s.scalar(select(Callback)) is None
     polled = client.get("/api/v1/duis/messages", headers=estate.a1.login.headers).json()
     assert [m["request_id"] for m in polled["items"]] == [request_id]
+
+
+class TestParallelPush:
+    def test_a_slow_receiver_does_not_hold_up_a_fast_one(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        """The slow receiver answers only once the fast one has had all its messages, and the
+        fast one answers its first only once the slow POST is in flight: pushed one after the
+        other, both would wait out their timeouts."""
+        estate.a1.set_callback(client, "http://slow.example/a1")
+        estate.b.set_callback(client, "http://fast.example/b")
+        estate.a1.send(client)
+        for _ in range(3):
+            estate.b.send(client)
+        later = utcnow() + LATER
+        with session_scope(settings.database_url) as s:
+            release_due(s, now=later)
+        owed = messages(settings)
+        b_messages = [m.id for m in owed if m.user_id == estate.b.login.user.id]
+        slow_in_flight = threading.Event()
+        fast_done = threading.Event()
+        timed_out: list[str] = []
+        fast: list[int] = []
+        in_flight_during_fast: list[bool] = []
+
+        def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+            if url.startswith("http://slow"):
+                slow_in_flight.set()
+                if not fast_done.wait(timeout=10):
+                    timed_out.append("slow waited for the fast receiver in vain")
+                slow_in_flight.clear()
+            else:
+                if not slow_in_flight.wait(timeout=10):
+                    timed_out.append("the fast receiver waited for the slow POST in vain")
+                in_flight_during_fast.append(slow_in_flight.is_set())
+                fast.append(int(headers["X-Meterhub-Message-Id"]))
+                if len(fast) == len(b_messages):
+                    fast_done.set()
+            return 200
+
+        assert run_once(settings, post=post, now=later) == (0, len(owed))
+        assert timed_out == []
+        assert len(b_messages) >= 3 and in_flight_during_fast == [True] * len(b_messages)
+        assert fast == b_messages, "a user's messages arrive in order"
+        assert {m.push_state for m in messages(settings)} == {"delivered"}
+
+    def test_one_user_is_pushed_one_message_at_a_time_in_order(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        estate.a1.set_callback(client, "http://receiver.example/a1")
+        for _ in range(5):
+            estate.a1.send(client)
+        lock = threading.Lock()
+        in_flight = 0
+        most = 0
+        order: list[int] = []
+
+        def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+            nonlocal in_flight, most
+            with lock:
+                in_flight += 1
+                most = max(most, in_flight)
+            time.sleep(0.01)
+            order.append(int(headers["X-Meterhub-Message-Id"]))
+            with lock:
+                in_flight -= 1
+            return 200
+
+        run_once(settings, post=post, now=utcnow() + LATER)
+        assert most == 1
+        assert order == [m.id for m in messages(settings)]
+
+    def test_a_message_waits_while_an_earlier_one_of_its_user_is_retried(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        estate.a1.set_callback(client, "http://receiver.example/a1")
+        estate.a1.send(client)
+        estate.a1.send(client)
+        now = utcnow() + LATER
+        receiver = Receiver(status=503)
+        run_once(settings, post=receiver, now=now)
+        first, second = messages(settings)
+        assert receiver.message_ids == [first.id]
+        assert (first.push_state, second.push_state) == ("pending", "pending")
+        assert first.next_attempt_at is not None
+        ok = Receiver()
+        run_once(settings, post=ok, now=first.next_attempt_at)
+        assert ok.message_ids == [first.id, second.id]
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class TestStuckPush:
+    def test_a_push_in_flight_too_long_is_held_and_never_pushed_again(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        estate.a1.set_callback(client, "http://receiver.example/a1")
+        estate.a1.send(client)
+        now = utcnow() + LATER
+        with session_scope(settings.database_url) as s:
+            release_due(s, now=now)
+        with session_scope(settings.database_url) as s:
+            [(stuck, _, _)] = claim_pushes(s, now=now, limit=1)
+        receiver = Receiver()
+        limit = timedelta(seconds=settings.push_stuck_seconds)
+        run_once(settings, post=receiver, now=now + limit - timedelta(seconds=1))
+        assert only(settings).push_state == "pushing"
+        run_once(settings, post=receiver, now=now + limit)
+        message = only(settings)
+        assert message.push_state == "held"
+        assert message.last_error is not None and "in flight" in message.last_error
+        run_once(settings, post=receiver, now=now + 2 * LATER)
+        assert receiver.calls == []
+        with session_scope(settings.database_url) as s:
+            assert hold_stuck_pushes(s, now=now + 2 * LATER, stuck_after=limit) == []
+        polled = client.get("/api/v1/duis/messages", headers=estate.a1.login.headers).json()
+        assert [m["id"] for m in polled["items"]] == [stuck]
+
+    def test_a_hung_push_frees_its_receiver_for_the_next_message(
+        self, client: TestClient, estate: Estate, settings: Settings
+    ) -> None:
+        """The worker lives on while one POST hangs: once the sweep holds it, the user's next
+        message goes out; if the hung POST does land in the end, it is recorded as delivered."""
+        estate.a1.set_callback(client, "http://receiver.example/a1")
+        estate.a1.send(client)
+        estate.a1.send(client)
+        hung = threading.Event()
+        let_go = threading.Event()
+        calls: list[int] = []
+
+        def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+            calls.append(int(headers["X-Meterhub-Message-Id"]))
+            if len(calls) == 1:
+                hung.set()
+                let_go.wait(timeout=30)
+            return 200
+
+        clock = Clock(utcnow() + LATER)
+        network = NetworkModel(NetworkProfile.from_mapping({"outages_per_day": 0}))
+        pusher = Pusher(settings.database_url, post=post, clock=clock, lanes=2)
+        try:
+            sweep(settings, pusher=pusher, network=network, now=clock())
+            assert hung.wait(timeout=10)
+            first, second = messages(settings)
+            assert (first.push_state, second.push_state) == ("pushing", "pending")
+
+            clock.now += timedelta(seconds=settings.push_stuck_seconds)
+            sweep(settings, pusher=pusher, network=network, now=clock())
+            deadline = time.monotonic() + 10
+            while messages(settings)[1].push_state != "delivered":
+                assert time.monotonic() < deadline, "the next message was never pushed"
+                time.sleep(0.05)
+            assert messages(settings)[0].push_state == "held"
+            let_go.set()
+            pusher.wait(timeout=10)
+        finally:
+            let_go.set()
+            pusher.close()
+        assert calls == [first.id, second.id]
+        assert [m.push_state for m in messages(settings)] == ["delivered", "delivered"]

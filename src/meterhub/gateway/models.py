@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from meterhub.db.base import Base
@@ -81,6 +81,7 @@ class OutboundMessage(Base):
         Index("ix_outbound_message_user_id", "user_id", "id"),
         Index("ix_outbound_message_push", "push_state", "next_attempt_at"),
         Index("ix_outbound_message_request", "service_request_id"),
+        Index("ix_outbound_message_unexported", "kind", "service_request_id", "exported_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +101,12 @@ class OutboundMessage(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(String(300), default=None)
+    # When the push now in flight was claimed: a sweep holds one stuck ``pushing`` too long.
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Alerts no request raised (power outages): the role they are addressed to (ED, IS), and
+    # when the lake exporter wrote them (request alerts go to the lake with their request).
+    recipient_role: Mapped[str | None] = mapped_column(String(8), default=None)
+    exported_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Callback(Base):
@@ -126,3 +133,41 @@ class FirmwareDelivery(Base):
     firmware_version: Mapped[str] = mapped_column(String(40))
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     state: Mapped[str] = mapped_column(String(16))  # delivering | delivered | activated | failed
+
+
+class PowerOutage(Base):
+    """One premises in one simulated power outage: its comms hub lost power at ``started_at``
+    (AD1 raised then) and its electricity meter reports the supply back at ``restore_at``
+    (device alert 0x8F35), or never (``restore_at`` empty).
+
+    State: ``out`` (waiting for ``restore_at``), ``restored`` (0x8F35 raised), ``unrestored``
+    (no restoration alert will ever come: what MP176 reports on)."""
+
+    __tablename__ = "power_outage"
+    __table_args__ = (
+        UniqueConstraint("outage_key", "comms_hub_id"),
+        Index("ix_power_outage_state_restore", "state", "restore_at"),
+        Index("ix_power_outage_hub", "comms_hub_id", "restore_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outage_key: Mapped[str] = mapped_column(String(40))
+    csp_region: Mapped[str] = mapped_column(String(16))
+    comms_hub_id: Mapped[str] = mapped_column(ForeignKey("device.device_id"))
+    meter_id: Mapped[str] = mapped_column(ForeignKey("device.device_id"))
+    mpxn: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column()
+    restore_at: Mapped[datetime | None] = mapped_column(default=None)
+    state: Mapped[str] = mapped_column(String(16))
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutageClock(Base):
+    """How far the worker has raised power outages: every outage starting at or before
+    ``raised_until`` has been raised, none after. One row, moved forward in the same transaction
+    that raises the outages, so a restart neither repeats nor skips one."""
+
+    __tablename__ = "power_outage_clock"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    raised_until: Mapped[datetime] = mapped_column()

@@ -39,6 +39,11 @@ Assumptions (each one a field of ``NetworkProfile``, overridable from a dict, TO
 * **Power outages** raise AD1 on every affected electricity meter within seconds; when power
   comes back each raises device alert 0x8F35 (supply outage restored), except a share
   (``restoration_missing_rate``) that never does (the hub lost its state, the meter died).
+  In the live gateway (``gateway/outages.py``) outages start at random, ``outages_per_day``
+  across the network (0 turns them off), each in one CSP region and hitting one street: a run
+  of about ``outage_hubs_median`` commissioned hubs next to each other in MPxN order. When they
+  start, where, and how big they are depends on the seed and the hour alone
+  (``outages_between``), never on when or how often the worker asks.
 
 Everything is drawn from the ``numpy.random.Generator`` the caller passes: the same seed gives
 the same outcomes. Codes are plain strings ("I0", "N13", "AD1", "0x8F35").
@@ -53,6 +58,7 @@ import tomllib
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -85,6 +91,12 @@ NON_DEVICE_SRVS: frozenset[str] = frozenset(
 )
 
 AlertCode = str
+
+#: The roles that may be sent power outage alerts (see ``NetworkProfile.outage_alert_roles``).
+OUTAGE_ALERT_ROLES: tuple[str, ...] = ("ED", "IS")
+#: Outages are drawn per hour of the clock: the hour's number since the epoch seeds its draws.
+OUTAGE_HOUR_MS = 3_600_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,13 @@ class NetworkProfile:
     restoration_missing_rate: float = 0.08
     outage_minutes_median: float = 45.0
     outage_minutes_sigma: float = 1.0
+    outages_per_day: float = 4.0
+    outage_hubs_median: float = 12.0
+    outage_hubs_sigma: float = 1.0
+    outage_hubs_max: int = 500
+    #: Who gets AD1 and 0x8F35: ``ED`` the meter point's network operator (DNO), ``IS`` its
+    #: registered import supplier.
+    outage_alert_roles: tuple[str, ...] = ("ED",)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> NetworkProfile:
@@ -195,6 +214,14 @@ class NetworkProfile:
                 changes[name] = regions
             elif isinstance(getattr(base, name), dict):
                 changes[name] = {**getattr(base, name), **value}
+            elif name == "outage_alert_roles":
+                roles = tuple(value)
+                if not roles or not set(roles) <= set(OUTAGE_ALERT_ROLES):
+                    raise InvalidInput(
+                        f"outage_alert_roles must name some of {', '.join(OUTAGE_ALERT_ROLES)}",
+                        code="bad_network_profile",
+                    )
+                changes[name] = roles
             else:
                 changes[name] = value
         return replace(base, **changes)
@@ -205,6 +232,28 @@ class NetworkProfile:
         text = path.read_text()
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
         return cls.from_mapping(data)
+
+    @classmethod
+    def load_or_default(cls, path: str) -> NetworkProfile:
+        """The profile in ``path`` (``METERHUB_NETWORK_PROFILE``), or the defaults when empty."""
+        return cls.load(Path(path)) if path else cls()
+
+
+@dataclass(frozen=True)
+class PlannedOutage:
+    """One power outage as the seed and the clock have it: when it starts, in which CSP region,
+    where in the region's hubs (ordered by MPxN) its street begins, and how many hubs it hits."""
+
+    key: str  # "<hour>-<n>": unique for a seed, stable across runs
+    start: datetime
+    region: str
+    position: float  # in [0, 1): the street begins at this fraction of the region's hubs
+    hubs: int
+    entropy: tuple[int, ...]  # seeds the per-hub draws (how long each one stays dark)
+
+
+def _ms(at: datetime) -> int:
+    return (at - _EPOCH) // timedelta(milliseconds=1)
 
 
 class DeviceOnNetwork(Protocol):
@@ -483,3 +532,48 @@ class NetworkModel:
         minutes = p.outage_minutes_median * np.exp(p.outage_minutes_sigma * rng.standard_normal(n))
         missing = rng.random(n) < p.restoration_missing_rate
         return np.where(missing, np.inf, minutes * 60_000.0)
+
+    # ---- power outages in the live gateway ------------------------------------------------
+    def outages_between(self, seed: int, after: datetime, until: datetime) -> list[PlannedOutage]:
+        """The outages starting in ``(after, until]``, in time order.
+
+        Each hour of the clock draws its own outages from ``(seed, hour)``, so the answer for
+        any stretch of time is the same however it is cut into sweeps."""
+        if self.profile.outages_per_day <= 0 or until <= after:
+            return []
+        first, last = _ms(after), _ms(until)
+        found: list[PlannedOutage] = []
+        for hour in range(first // OUTAGE_HOUR_MS, last // OUTAGE_HOUR_MS + 1):
+            found.extend(
+                o for o in self._outages_in_hour(seed, hour) if first < _ms(o.start) <= last
+            )
+        return sorted(found, key=lambda o: (o.start, o.key))
+
+    def _outages_in_hour(self, seed: int, hour: int) -> list[PlannedOutage]:
+        p = self.profile
+        entropy = (seed % 2**63, 0xAD1, hour)
+        rng = np.random.default_rng(np.random.SeedSequence(entropy))
+        outages = []
+        for n in range(int(rng.poisson(p.outages_per_day / 24))):
+            offset = int(rng.integers(OUTAGE_HOUR_MS))
+            region = REGIONS[int(rng.integers(len(REGIONS)))]
+            position = float(rng.random())
+            size = p.outage_hubs_median * float(np.exp(p.outage_hubs_sigma * rng.standard_normal()))
+            outages.append(
+                PlannedOutage(
+                    key=f"{hour}-{n}",
+                    start=_EPOCH + timedelta(milliseconds=hour * OUTAGE_HOUR_MS + offset),
+                    region=region,
+                    position=position,
+                    hubs=int(np.clip(round(size), 1, max(p.outage_hubs_max, 1))),
+                    entropy=(*entropy, n),
+                )
+            )
+        return outages
+
+    def outage_restorations_ms(self, outage: PlannedOutage, n: int) -> npt.NDArray[np.float64]:
+        """How long each of the ``n`` hubs the outage hit stays dark; ``inf`` for those whose
+        meter never sends the restoration alert. Drawn from the outage's own seed."""
+        return self.outage_duration_ms(
+            n, np.random.default_rng(np.random.SeedSequence(outage.entropy))
+        )

@@ -50,7 +50,7 @@ class GatewayRuntime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GatewayRuntime:
-        from meterhub.gateway.network import NetworkModel
+        from meterhub.gateway.network import NetworkModel, NetworkProfile
 
         validator = None
         if settings.duis_schema_dir:
@@ -59,7 +59,7 @@ class GatewayRuntime:
             validator = XsdValidator(Path(settings.duis_schema_dir))
         return cls(
             seed=settings.network_seed,
-            network=NetworkModel.default(),
+            network=NetworkModel(NetworkProfile.load_or_default(settings.network_profile)),
             validator=validator,
             max_bytes=settings.max_body_bytes,
             max_depth=64,

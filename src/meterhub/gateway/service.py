@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -337,6 +338,16 @@ def _devices(session: Session, request: DuisRequest, srv: Srv) -> list[Any]:
     return devices
 
 
+def lock_cursors(session: Session, user_ids: Iterable[int]) -> None:
+    """Before owing messages to these users: on PostgreSQL lock their rows (in id order, so two
+    writers never deadlock). Message ids are the users' polling cursors; with the lock they are
+    handed out in commit order, and a poller that has seen id N never later finds one below N.
+    SQLite has one writer at a time, so there is nothing to do."""
+    if session.get_bind().dialect.name == "postgresql":
+        ids = sorted(set(user_ids))
+        session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())
+
+
 def _owe(
     session: Session,
     row: ServiceRequest,
@@ -347,11 +358,8 @@ def _owe(
     kind: str = "response",
     device_id: str | None = None,
 ) -> OutboundMessage:
-    """Owe ``user`` a message. Its id is the user's polling cursor, so on PostgreSQL the user's
-    row is locked first: ids are then handed out per user in commit order, and a poller that has
-    seen id N can never later find a committed message below N (it would skip it)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    """Owe ``user`` a message (its id is the user's polling cursor: see ``lock_cursors``)."""
+    lock_cursors(session, [user.id])
     has_callback = session.get(Callback, user.id) is not None
     message = OutboundMessage(
         user_id=user.id,

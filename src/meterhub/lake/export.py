@@ -2,6 +2,8 @@
 event lake, in the same schema the traffic simulator writes.
 
 A request is exported once it is finished (refused, or responded), with the alerts it raised.
+Alerts no request raised (power outages: AD1, and 0x8F35 when the supply is back) are exported
+on their own, one row each, as soon as they are owed (``OutboundMessage.exported_at``).
 Each batch is written as one atomically renamed file per day (``part-live-<first>-<last>``) and
 then marked exported in the database. A crash between the two re-exports the batch next time:
 ``event_id`` is derived from the hub's own ids (request id and message id), so a duplicate row is
@@ -37,6 +39,7 @@ class ExportResult:
     requests: int
     events: int
     files: list[Path]
+    alerts: int = 0  # alerts no request raised (AD1, 0x8F35)
 
 
 def _event_id(request_pk: int, kind: str) -> int:
@@ -46,7 +49,21 @@ def _event_id(request_pk: int, kind: str) -> int:
 def export_pending(
     session: Session, *, writer: EventLakeWriter, now: datetime, limit: int = 50_000
 ) -> ExportResult:
-    """Write the next batch of finished, not yet exported requests; the caller commits."""
+    """Write the next batch of finished, not yet exported requests, and of alerts no request
+    raised; the caller commits."""
+    done = _export_requests(session, writer=writer, now=now, limit=limit)
+    alerts, events, files = _export_spontaneous_alerts(session, writer=writer, now=now, limit=limit)
+    return ExportResult(
+        requests=done.requests,
+        events=done.events + events,
+        files=done.files + files,
+        alerts=alerts,
+    )
+
+
+def _export_requests(
+    session: Session, *, writer: EventLakeWriter, now: datetime, limit: int
+) -> ExportResult:
     rows: Sequence[ServiceRequest] = session.scalars(
         select(ServiceRequest)
         .where(
@@ -148,3 +165,66 @@ def export_pending(
         .values(exported_at=now)
     )
     return ExportResult(requests=len(rows), events=len(columns["event_id"]), files=files)
+
+
+def _export_spontaneous_alerts(
+    session: Session, *, writer: EventLakeWriter, now: datetime, limit: int
+) -> tuple[int, int, list[Path]]:
+    """AD1 and 0x8F35 rows: ``request_id`` null, addressed to the party and role that received
+    them, with the device they name (the premises' electricity meter)."""
+    messages: Sequence[OutboundMessage] = session.scalars(
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.kind == "alert",
+            OutboundMessage.service_request_id.is_(None),
+            OutboundMessage.exported_at.is_(None),
+        )
+        .order_by(OutboundMessage.id)
+        .limit(limit)
+    ).all()
+    if not messages:
+        return 0, 0, []
+    party_codes: dict[int, str] = {
+        pid: code for pid, code in session.execute(select(Party.id, Party.code))
+    }
+    device_ids = {m.device_id for m in messages if m.device_id}
+    devices = {
+        d.device_id: d
+        for d in session.scalars(select(Device).where(Device.device_id.in_(device_ids)))
+    }
+    columns: dict[str, list[Any]] = {name: [] for name in EVENT_SCHEMA.names}
+    for message in messages:
+        device = devices.get(message.device_id or "")
+        row: dict[str, Any] = {
+            "event_id": LIVE_BIT | ALERT_BIT | message.id,
+            "event_time": message.created_at,
+            "kind": "alert",
+            "request_id": None,
+            "originator_party": party_codes.get(message.party_id),
+            "originator_role": message.recipient_role,
+            "srv": None,
+            "service_reference": None,
+            "process": None,
+            "device_id": message.device_id,
+            "device_type": device.device_type if device else None,
+            "manufacturer": device.manufacturer if device else None,
+            "model": device.model if device else None,
+            "firmware_version": device.firmware_version if device else None,
+            "smets_version": device.smets_version if device else None,
+            "csp_region": device.csp_region if device else None,
+            "mpxn": device.mpxn if device else None,
+            "response_code": None,
+            "rtt_ms": None,
+            "failure_reason": None,
+            "alert_code": message.code,
+            "category": None,
+        }
+        for name in EVENT_SCHEMA.names:
+            columns[name].append(row[name])
+    files = writer.write(columns, part=f"live-alerts-{messages[0].id}-{messages[-1].id}")
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id.in_([m.id for m in messages]))
+        .values(exported_at=now)
+    )
+    return len(messages), len(messages), files

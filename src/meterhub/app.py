@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from meterhub import __version__
 from meterhub.api.errors import BodySizeLimit, install_error_handlers
 from meterhub.config import Settings, get_settings
+from meterhub.forecasts.endpoints import router as forecasts_router
 from meterhub.gateway.endpoints import router as gateway_router
 from meterhub.gateway.intake import DuisFastPath, Intake
 from meterhub.gateway.runtime import GatewayRuntime
@@ -18,6 +19,7 @@ from meterhub.inventory.endpoints import router as inventory_router
 from meterhub.parties.endpoints import router as parties_router
 from meterhub.portal.routes import install_portal
 from meterhub.registration.endpoints import router as registration_router
+from meterhub.reporting.endpoints import router as reports_router
 
 
 @asynccontextmanager
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(registration_router)
     api.include_router(inventory_router)
     api.include_router(gateway_router)
+    api.include_router(reports_router)
+    api.include_router(forecasts_router)
     app.include_router(api)
 
     install_portal(app, settings)

@@ -42,7 +42,28 @@ class Settings(BaseSettings):
     run_worker: bool = Field(default=False, description="Release responses and push them")
     worker_interval_seconds: float = 0.2
     callback_max_attempts: int = 8
+    push_lanes: int = Field(
+        default=4, ge=1, le=32, description="Callback URLs pushed to at once (one POST each)"
+    )
+    push_stuck_seconds: float = Field(
+        default=60.0, gt=0, description="A push in flight this long is held for polling"
+    )
+    network_profile: str = Field(
+        default="", description="TOML or JSON file overriding the device network's rates"
+    )
     lake_dir: str = Field(default="", description="Event lake the worker exports to; empty = off")
+    cube_dir: str = Field(
+        default="", description="Report cube the portal and API read; empty = <lake_dir>/cube"
+    )
+    reports_dir: str = Field(
+        default="", description="Frozen monthly report runs offered for download; empty = none"
+    )
+    report_secret: str = Field(
+        default="", description="Keys the report peer labels; empty = derived from secret_key"
+    )
+    report_min_cohort: int = Field(
+        default=5, ge=2, description="Fewest parties in a role before peers are broken out"
+    )
 
     def resolved_secret_key(self) -> str:
         """The configured key, or one kept in ``secret_key_file`` so sessions survive restarts."""

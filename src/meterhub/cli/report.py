@@ -22,6 +22,7 @@ SECRET_ENV = "METERHUB_REPORT_SECRET"
 def register(app: typer.Typer) -> None:
     report_app = typer.Typer(help="Customer Analytics Reporting (MP176).", no_args_is_help=True)
     app.add_typer(report_app, name="report")
+    register_cube(report_app)
 
     @report_app.command("run")
     @friendly_errors
@@ -83,3 +84,66 @@ def register(app: typer.Typer) -> None:
         )
         if pdfs:
             console.print(f"{pdfs} PDF(s) -> {result.directory}/<PARTY>-{result.month}.pdf")
+
+
+def register_cube(report_app: typer.Typer) -> None:
+    """``meterhub report cube build``: the daily rollup the report portal and API read."""
+    cube_app = typer.Typer(help="The report cube (daily rollup of the lake).", no_args_is_help=True)
+    report_app.add_typer(cube_app, name="cube")
+
+    @cube_app.command("build")
+    @friendly_errors
+    def build(
+        lake: Path | None = typer.Option(
+            None, "--lake", help="Event lake (default METERHUB_LAKE_DIR)"
+        ),
+        cube: Path | None = typer.Option(
+            None, "--cube", help="Cube directory (default <lake>/cube)"
+        ),
+        month: str | None = typer.Option(
+            None, "--month", help="Only the days of this month, YYYY-MM"
+        ),
+        first: str | None = typer.Option(None, "--from", help="First day, YYYY-MM-DD"),
+        last: str | None = typer.Option(None, "--to", help="Last day, YYYY-MM-DD"),
+        force: bool = typer.Option(False, "--force", help="Rebuild days that are up to date"),
+    ) -> None:
+        """Build or bring up to date the cube, one day at a time; days whose lake files did not
+        change are skipped, so running it again is cheap and changes nothing."""
+        from datetime import date
+
+        from meterhub.reporting.cube import build_cube
+        from meterhub.reporting.definitions import Period
+        from meterhub.reporting.explore import cube_dir_of
+
+        settings = get_settings()
+        root = lake or (Path(settings.lake_dir) if settings.lake_dir else Path("lake"))
+        target = cube or (cube_dir_of(settings) if lake is None and settings.lake_dir else None)
+        try:
+            period = Period.month(month) if month else None
+        except ValueError:
+            raise InvalidInput(f"month {month!r} is not YYYY-MM", code="bad_month") from None
+        try:
+            day_from = date.fromisoformat(first) if first else (period.first if period else None)
+            day_to = date.fromisoformat(last) if last else (period.last if period else None)
+        except ValueError:
+            raise InvalidInput("--from and --to are YYYY-MM-DD", code="bad_day") from None
+        with Progress(
+            TextColumn("[bold]cube[/bold] {task.fields[what]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("cube", total=None, what="reading the lake")
+
+            def progress(done: int, total: int, what: str) -> None:
+                bar.update(task, completed=done, total=total, what=what)
+
+            result = build_cube(
+                root, cube=target, first=day_from, last=day_to, force=force, progress=progress
+            )
+        console.print(
+            f"{len(result.built)} day(s) built, {len(result.unchanged)} up to date, "
+            f"{len(result.removed)} removed",
+            highlight=False,
+        )

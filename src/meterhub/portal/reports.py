@@ -1,0 +1,198 @@
+"""``/portal/reports/{party}``: the party's MP176 report pages, and its frozen monthly runs.
+
+The page is a GET form over ``reporting.explore.explore`` (so every view is a bookmarkable
+link and works without JavaScript): a period, the user role, a filter per dimension and the
+dimension to break down by. Charts are inline SVG drawn here (``portal/charts.py``); every table
+has a CSV download holding exactly the rows and cells the page shows. The party in the path must
+be the logged-in user's own: any other is a 404, like any other party's object.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from meterhub.config import Settings
+from meterhub.errors import NotFound
+from meterhub.kit.spreadsheet import spreadsheet_safe
+from meterhub.portal.charts import (
+    INDUSTRY_COLOUR,
+    OWN_COLOUR,
+    PEER_COLOUR,
+    Bar,
+    Line,
+    bar_chart,
+    histogram_chart,
+    line_chart,
+)
+from meterhub.portal.web import SECURITY_HEADERS, CurrentUser, PortalUser, render
+from meterhub.reporting import archive
+from meterhub.reporting.explore import (
+    BREAKDOWNS,
+    FILTER_TITLES,
+    FILTERS,
+    ExploreQuery,
+    ExploreView,
+    Table,
+    explore,
+    label_secret,
+    reader_for,
+)
+
+router = APIRouter()
+
+REPORTS_PATH = "/portal/reports"
+
+
+def own_party(party: str, me: PortalUser) -> str:
+    """The party in the path, if it is the caller's own; anything else does not exist."""
+    if party != me.party_code:
+        raise NotFound("there is no such report")
+    return party
+
+
+def view_for(request: Request, party: str) -> ExploreView | None:
+    settings: Settings = request.app.state.settings
+    reader = reader_for(settings)
+    if reader is None:
+        return None
+    available = reader.available()
+    query = ExploreQuery.parse(request.query_params, latest=available[1] if available else None)
+    return explore(
+        reader,
+        party=party,
+        query=query,
+        secret=label_secret(settings),
+        min_cohort=settings.report_min_cohort,
+    )
+
+
+def charts(view: ExploreView) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    daily = view.tables.get("daily")
+    if daily and daily.rows:
+        days = sorted({r["day"] for r in daily.rows})
+        rate = {(r["day"], r["series"]): r["success_rate"] for r in daily.rows}
+        lines = [Line(view.party, OWN_COLOUR, [rate.get((d, "own")) for d in days])]
+        if any(r["series"] == "industry" for r in daily.rows):
+            lines.append(
+                Line("Industry", INDUSTRY_COLOUR, [rate.get((d, "industry")) for d in days])
+            )
+        out["daily"] = line_chart("Daily success rate (%)", days, lines)
+    rtt = view.tables.get("rtt")
+    if rtt and rtt.rows:
+        buckets = sorted({r["from_ms"] for r in rtt.rows})
+        share = {(r["from_ms"], r["series"]): r["share"] or 0.0 for r in rtt.rows}
+        series = [(view.party, OWN_COLOUR, [share.get((b, "own"), 0.0) for b in buckets])]
+        if any(r["series"] == "industry" for r in rtt.rows):
+            series.append(
+                ("Industry", INDUSTRY_COLOUR, [share.get((b, "industry"), 0.0) for b in buckets])
+            )
+        out["rtt"] = histogram_chart(
+            "RTT of successful responses: share per bucket (%)",
+            [f"{b:.0f} ms" for b in buckets],
+            series,
+        )
+    summary = view.tables.get("summary")
+    if summary and summary.rows:
+        colour = {"own": OWN_COLOUR, "industry": INDUSTRY_COLOUR, "peer": PEER_COLOUR}
+        bars = [
+            Bar(r["party"], r["success_rate"], colour[r["series"]])
+            for r in summary.rows
+            if r["success_rate"] is not None
+        ]
+        out["peers"] = bar_chart("Success rate (%)", bars)
+    return out
+
+
+@router.get("/reports")
+def reports_home(me: CurrentUser) -> Response:
+    """The caller's own report page."""
+    return RedirectResponse(f"{REPORTS_PATH}/{me.party_code}", status_code=303)
+
+
+@router.get("/reports/{party}")
+def report_page(party: str, request: Request, me: CurrentUser) -> Response:
+    """The party's performance under the chosen period and filters, against the industry."""
+    own_party(party, me)
+    view = view_for(request, party)
+    settings: Settings = request.app.state.settings
+    base = f"{REPORTS_PATH}/{party}"
+    query_string = urlencode(view.query.params()) if view else ""
+    return render(
+        request,
+        "reports.html",
+        {
+            "nav": "reports",
+            "party": party,
+            "view": view,
+            "charts": charts(view) if view and view.has_data else {},
+            "filters": FILTERS,
+            "filter_titles": FILTER_TITLES,
+            "breakdowns": BREAKDOWNS,
+            "base": base,
+            "query_string": query_string,
+            "has_runs": bool(settings.reports_dir),
+        },
+    )
+
+
+def csv_bytes(table: Table) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([c.label for c in table.columns])
+    for row in table.cells():
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
+    return buffer.getvalue().encode()
+
+
+@router.get("/reports/{party}/{table_id}.csv")
+def report_csv(party: str, table_id: str, request: Request, me: CurrentUser) -> Response:
+    """One table of the page, under the same query string, exactly as shown."""
+    own_party(party, me)
+    view = view_for(request, party)
+    table = view.tables.get(table_id) if view else None
+    if view is None or table is None:
+        raise NotFound("there is no such table for these filters")
+    q = view.query
+    filename = f"meterhub-report-{party.lower()}-{table_id}-{q.first}-{q.last}.csv"
+    headers = dict(SECURITY_HEADERS)
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return Response(csv_bytes(table), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def reports_dir(request: Request) -> Path | None:
+    settings: Settings = request.app.state.settings
+    return Path(settings.reports_dir) if settings.reports_dir else None
+
+
+@router.get("/reports/{party}/runs")
+def runs_page(party: str, request: Request, me: CurrentUser) -> Response:
+    """The party's frozen monthly reports, each file downloadable."""
+    own_party(party, me)
+    return render(
+        request,
+        "reports_runs.html",
+        {
+            "nav": "reports",
+            "party": party,
+            "runs": archive.runs_of(reports_dir(request), party),
+            "configured": reports_dir(request) is not None,
+            "base": f"{REPORTS_PATH}/{party}",
+        },
+    )
+
+
+@router.get("/reports/{party}/runs/{month}/{name}")
+def run_download(party: str, month: str, name: str, request: Request, me: CurrentUser) -> Response:
+    """One file of the party's own frozen report; anyone else's is a 404."""
+    own_party(party, me)
+    path, media_type = archive.run_file(reports_dir(request), party, month, name)
+    headers = dict(SECURITY_HEADERS)
+    return FileResponse(path, media_type=media_type, filename=name, headers=headers)

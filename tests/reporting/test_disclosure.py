@@ -211,3 +211,60 @@ class TestFrozenRun:
         run = json.loads((reports.directory / "manifest.json").read_text())
         assert set(run["recipients"]) == set(EVERYONE)
         assert "2024-05-31" in run["lake_days"] and "2024-07-01" in run["lake_days"]
+
+
+class TestIndustrySlices:
+    """An industry figure must never be one other party's figure, or own plus one other's."""
+
+    def _rows(self, contributors_by_model: dict[str, list[str]]) -> list[dict[str, object]]:
+        rows: list[dict[str, object]] = []
+        for model, parties in contributors_by_model.items():
+            for party in parties:
+                rows.append(
+                    {"scope": "party", "party": party, "role": "IS", "model": model, "n": 1}
+                )
+            rows.append(
+                {
+                    "scope": "industry",
+                    "party": None,
+                    "role": "IS",
+                    "model": model,
+                    "n": len(parties),
+                }
+            )
+        return rows
+
+    def test_a_slice_with_fewer_than_two_other_parties_has_no_industry_row(self) -> None:
+        from meterhub.reporting.disclosure import recipient_view
+        from meterhub.reporting.suite import SUITE
+
+        definition = SUITE["inventory.volumes"]
+        assert "model" in definition.dimensions
+        rows = self._rows(
+            {
+                "ALONE": ["ME"],  # industry would be my own figure: pointless, not shown
+                "PAIR": ["ME", "OTHER1"],  # industry minus mine is OTHER1's figure
+                "THEIRS": ["OTHER1"],  # industry would be OTHER1's figure outright
+                "CROWD": ["ME", "OTHER1", "OTHER2"],
+                "OTHERS": ["OTHER1", "OTHER2"],
+            }
+        )
+        # Fill the dimensions the definition groups by that the test rows leave out.
+        for r in rows:
+            for column in (*definition.time_columns, *definition.dimensions):
+                r.setdefault(column, "x")
+        view = recipient_view(
+            definition,
+            rows,
+            recipient="ME",
+            roles={"IS"},
+            labeller=PeerLabeller(
+                secret=SECRET,
+                recipient="ME",
+                month=MONTH,
+                population=[(p, "Supplier") for p in ("ME", "OTHER1", "OTHER2")],
+            ),
+        )
+        assert view is not None
+        industry = sorted(r["model"] for r in view if r["series"] == "industry")
+        assert industry == ["CROWD", "OTHERS"]

@@ -25,7 +25,7 @@ import hmac
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from meterhub.reporting.definitions import Definition
 from meterhub.reporting.engines import Row
@@ -128,6 +128,28 @@ def recipient_roles(results: dict[str, list[Row]], recipient: str) -> set[str]:
     }
 
 
+#: An industry figure is shown only where at least this many parties besides the recipient
+#: contribute to it: with one, "industry minus own" would be that party's own figure (and with
+#: none but another party, the industry row *is* that party's). Peers need ``min_cohort``.
+MIN_INDUSTRY_OTHERS: Final = 2
+
+
+def _slice(definition: Definition, row: Row) -> tuple[Any, ...]:
+    return (row["role"], *(row.get(c) for c in (*definition.time_columns, *definition.dimensions)))
+
+
+def _other_contributors(
+    definition: Definition, rows: list[Row], recipient: str
+) -> dict[tuple[Any, ...], int]:
+    """Per industry slice (role, time, dimensions): how many parties other than the recipient
+    have a row in it."""
+    parties: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+    for r in rows:
+        if r["scope"] == "party" and r["party"] != recipient:
+            parties[_slice(definition, r)].add(r["party"])
+    return {key: len(found) for key, found in parties.items()}
+
+
 def recipient_view(
     definition: Definition,
     rows: list[Row],
@@ -144,6 +166,7 @@ def recipient_view(
     if not applicable:
         return None
     cohorts = Cohorts.of(rows)
+    others = _other_contributors(definition, rows, recipient)
     kind = definition.disclosure
     out: list[Row] = []
     for r in rows:
@@ -151,7 +174,7 @@ def recipient_view(
         if role not in applicable:
             continue
         if r["scope"] == "industry":
-            if kind == "own":
+            if kind == "own" or others.get(_slice(definition, r), 0) < MIN_INDUSTRY_OTHERS:
                 continue
             out.append(_shown(definition, r, INDUSTRY_SERIES, INDUSTRY, labeller))
         elif r["party"] == recipient:

@@ -4,7 +4,8 @@
 #   ./scripts/demo.sh                    # 20,000 devices, http://127.0.0.1:8000/portal/
 #   DEVICES=1000000 PORT=8080 ./scripts/demo.sh
 #
-# Environment: DEVICES (default 20000), SEED (default 1), HOST (127.0.0.1), PORT (8000),
+# Environment: DEVICES (default 20000), SEED (default 1), RATE (simulated requests/s over last
+# month, default 0.5), HOST (127.0.0.1), PORT (8000),
 # METERHUB_DATABASE_URL (default sqlite:///var/demo/meterhub.db; a SQLite demo database is
 # removed and made anew on every run, any other is only migrated and must be empty).
 # Every login shares one password made fresh each run; the full list, with each login's API
@@ -38,6 +39,20 @@ fi
 "$METERHUB" db upgrade
 "$METERHUB" demo seed --devices "$DEVICES" --seed "$SEED" --credentials "$CREDENTIALS"
 
+# Last month's traffic into the event lake, its report cube, and its frozen MP176 reports, so the
+# portal's report pages have something to show (RATE requests/s, default 0.5).
+LAKE=$DEMO_DIR/lake
+REPORTS=$DEMO_DIR/reports
+rm -rf "$LAKE" "$REPORTS"
+this_month=$(date -u +%Y-%m-01)
+month=$(date -u -d "$this_month -1 month" +%Y-%m)
+days=$(date -u -d "$this_month -1 day" +%d)
+"$METERHUB" simulate traffic --days "$days" --start "$month-01" --rate "${RATE:-0.5}" \
+    --seed "$SEED" --lake "$LAKE"
+"$METERHUB" report cube build --lake "$LAKE"
+"$METERHUB" report run --month "$month" --lake "$LAKE" --out "$REPORTS"
+export METERHUB_LAKE_DIR=$LAKE METERHUB_REPORTS_DIR=$REPORTS
+
 .venv/bin/python - "$CREDENTIALS" "http://$HOST:$PORT" <<'PY'
 import json
 import sys
@@ -56,6 +71,7 @@ first("agent (RSA)", lambda c: "RSA" in c["roles"])
 password = rows[0][1]["password"]
 print()
 print(f"meterhub demo: portal {sys.argv[2]}/portal/  API {sys.argv[2]}/api/v1/docs")
+print(f"MP176 reports (last month's simulated traffic): {sys.argv[2]}/portal/reports")
 print(f"every login's password: {password}")
 print()
 print(f"  {'who':18} {'party':7} {'username':28} API token")

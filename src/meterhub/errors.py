@@ -96,3 +96,10 @@ class TooManyAttempts(MeterhubError):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message, details={"retry_after_seconds": round(retry_after, 1)})
         self.retry_after = retry_after
+
+
+class Unavailable(MeterhubError):
+    """The hub cannot take this now (shutting down); nothing was changed. Try again."""
+
+    code = "unavailable"
+    status = 503

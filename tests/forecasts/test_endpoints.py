@@ -143,6 +143,11 @@ class TestScope:
         asked = client.get("/api/v1/forecasts?supplier=OTHER", headers=esup.headers)
         assert asked.status_code == 404
 
+    def test_an_id_beyond_any_row_is_a_404(self, client: TestClient, esup: Login) -> None:
+        answer = client.get("/api/v1/forecasts/99999999999999999999", headers=esup.headers)
+        assert answer.status_code == 404
+        assert answer.json()["error"]["code"] == "not_found"
+
     def test_filters_narrow_the_list(self, client: TestClient, esup: Login) -> None:
         later = month_after(today(), 2)
         client.post("/api/v1/forecasts", json=body(), headers=esup.headers)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, entries_for
-from meterhub.errors import InvalidInput, NotFound
+from meterhub.errors import Conflict, InvalidInput, NotFound
 from meterhub.forecasts import service
 from meterhub.forecasts.models import InstallForecast
 from meterhub.parties.models import Party
@@ -79,6 +79,21 @@ class TestSubmit:
         again = submit(session, actor_of(supplier), now=datetime(2026, 5, 25, tzinfo=UTC))
         assert again.id == first.id
         assert len(session.scalars(select(InstallForecast)).all()) == 1
+
+    def test_a_submission_racing_another_for_the_same_key_is_a_409(
+        self, session: Session, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        supplier = make_party(session, code="ESUP", roles=("IS",))
+        theirs = submit(session, actor_of(supplier))
+        # As when the other transaction commits between this one's look and its insert.
+        monkeypatch.setattr(service, "_in_force_row", lambda *a, **kw: None)
+        with pytest.raises(Conflict) as caught:
+            submit(session, actor_of(supplier), installs=1400)
+        assert caught.value.code == "concurrent_submission"
+        in_force = session.scalars(
+            select(InstallForecast).where(InstallForecast.superseded_at.is_(None))
+        ).all()
+        assert [r.id for r in in_force] == [theirs.id]
 
     @pytest.mark.parametrize(
         ("kw", "code"),

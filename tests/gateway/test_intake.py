@@ -11,12 +11,14 @@ from typing import Any, cast
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from meterhub.app import create_app
 from meterhub.config import Settings
 from meterhub.errors import MeterhubError, NotAuthenticated
 from meterhub.gateway import intake as intake_module
+from meterhub.gateway import service as gateway_service
 from meterhub.gateway.intake import DuisFastPath, Intake
 from meterhub.gateway.models import ServiceRequest
 from meterhub.gateway.runtime import GatewayRuntime
@@ -187,6 +189,36 @@ def test_an_unknown_token_in_a_batch_is_refused_alone(
     assert _stored(session) == [(1, "I99"), (2, "I99")]
 
 
+def test_a_database_that_stays_locked_costs_a_batch_one_wait_not_one_per_request(
+    session: Session,
+    intake: Intake,
+    first_store_waits: Gate,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    e = build_estate(session)
+    results = Results()
+    _submit(intake, results, e, "first", 1)
+    assert first_store_waits.entered.wait(timeout=30)
+    waits = []
+
+    def locked(session: Session) -> None:  # as SQLite after busy_timeout
+        waits.append(1)
+        raise OperationalError("UPDATE duis_request_counter", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(gateway_service, "lock_for_submission", locked)
+    for label, counter in [("a", 2), ("b", 3), ("c", 4)]:
+        _submit(intake, results, e, label, counter)
+    first_store_waits.set()
+    results.wait(4)
+
+    assert results.code("first") == "I99"
+    for label in ("a", "b", "c"):
+        refused = results.by_label[label]
+        assert isinstance(refused, MeterhubError) and refused.status == 500
+    assert len(waits) == 1
+    assert _stored(session) == [(1, "I99")]
+
+
 class TestFastPath:
     def test_route_without_the_fast_path_answers_the_same(
         self, session: Session, settings: Settings
@@ -206,6 +238,19 @@ class TestFastPath:
         assert a.headers["content-type"].startswith("application/xml")
         assert b.headers["content-type"].startswith("application/xml")
         assert "not above" in b.headers["x-duis-reason"]
+
+    def test_a_request_without_credentials_is_refused_before_any_work(
+        self, session: Session, settings: Settings
+    ) -> None:
+        e = build_estate(session)
+        body = read_registers(duis_id(e.supplier_login), e.esme_id, 1)
+        app = create_app(settings)
+        with TestClient(app) as client:
+            answer = client.post("/api/v1/duis", content=body, headers=XML)
+            assert answer.status_code == 401
+            assert answer.json()["error"]["code"] == "missing_token"
+            writer = app.state.duis_intake
+            assert writer.batches == 0 and writer._thread is None  # the write lock never taken
 
     def test_bodies_over_the_limit_are_refused_unread(
         self, session: Session, settings: Settings
@@ -230,3 +275,18 @@ class TestFastPath:
             assert r.status_code == 413
             assert r.json()["error"]["code"] == "payload_too_large"
         assert _stored(session) == []
+
+
+def test_a_submission_after_shutdown_is_answered_not_left_waiting(
+    session: Session, intake: Intake
+) -> None:
+    e = build_estate(session)
+    results = Results()
+    _submit(intake, results, e, "before", 1)
+    results.wait(1)
+    intake.stop()
+    _submit(intake, results, e, "after", 2)
+    results.wait(2)
+    after = results.by_label["after"]
+    assert isinstance(after, MeterhubError) and after.status == 503
+    assert _stored(session) == [(1, "I99")]

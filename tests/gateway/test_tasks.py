@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from meterhub.config import Settings
 from meterhub.db.session import get_sessionmaker, session_scope
+from meterhub.gateway import tasks as tasks_module
 from meterhub.gateway.models import Callback, OutboundMessage, ServiceRequest
 from meterhub.gateway.network import NetworkModel, NetworkProfile
 from meterhub.gateway.service import release_due
@@ -166,7 +167,7 @@ class TestReleaseDue:
         assert run_once(settings, post=Receiver(), now=later)[0] == 0
         assert run_once(settings, post=Receiver(), now=later + LATER)[0] == 0
         responses = [m.request_id for m in messages(settings) if m.kind == "response"]
-        assert sorted(responses) == sorted(sent)
+        assert sorted(r or "" for r in responses) == sorted(sent)
         with session_scope(settings.database_url) as s:
             states = s.scalars(select(ServiceRequest.state)).all()
         assert states == ["responded"] * 3
@@ -375,7 +376,9 @@ def test_a_deleted_callback_stops_pushes(
     with session_scope(settings.database_url) as s:
         assert s.scalar(select(Callback)) is None
     polled = client.get("/api/v1/duis/messages", headers=estate.a1.login.headers).json()
-    assert [m["request_id"] for m in polled["items"]] == [request_id]
+    # The response (and any alert the device network raised with it) waits for polling.
+    assert [m["request_id"] for m in polled["items"] if m["kind"] == "response"] == [request_id]
+    assert {m["request_id"] for m in polled["items"]} == {request_id}
 
 
 class TestParallelPush:
@@ -542,3 +545,62 @@ class TestStuckPush:
             pusher.close()
         assert calls == [first.id, second.id]
         assert [m.push_state for m in messages(settings)] == ["delivered", "delivered"]
+
+
+def test_a_stopped_pusher_finishes_the_post_in_flight_and_starts_no_other(
+    client: TestClient, estate: Estate, settings: Settings
+) -> None:
+    """Stopping the worker does not wait for a lane to work through its queue: the rest stays
+    pending for the next start."""
+    estate.a1.set_callback(client, "http://receiver.example/a1")
+    for _ in range(3):
+        estate.a1.send(client)
+    in_flight = threading.Event()
+    let_go = threading.Event()
+    calls: list[int] = []
+
+    def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+        calls.append(int(headers["X-Meterhub-Message-Id"]))
+        in_flight.set()
+        let_go.wait(timeout=30)
+        return 200
+
+    clock = Clock(utcnow() + LATER)
+    network = NetworkModel(NetworkProfile.from_mapping({"outages_per_day": 0}))
+    pusher = Pusher(settings.database_url, post=post, clock=clock)
+    try:
+        sweep(settings, pusher=pusher, network=network, now=clock())
+        assert in_flight.wait(timeout=10)
+        pusher.close()
+    finally:
+        let_go.set()
+    pusher.wait(timeout=10)
+    assert len(calls) == 1
+    # Three responses (and whatever alerts the device network raised with them): the first
+    # message delivered, every other still pending.
+    states = [m.push_state for m in messages(settings)]
+    assert len(states) >= 3
+    assert states[0] == "delivered" and set(states[1:]) == {"pending"}
+
+
+def test_outages_that_fail_to_be_raised_hold_up_no_push(
+    client: TestClient, estate: Estate, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    estate.a1.set_callback(client, "http://receiver.example/a1")
+    estate.a1.send(client)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in the outage sweep")
+
+    monkeypatch.setattr(tasks_module, "sweep_outages", broken)
+    receiver = Receiver()
+    clock = Clock(utcnow() + LATER)
+    pusher = Pusher(settings.database_url, post=receiver, clock=clock)
+    network = NetworkModel(NetworkProfile.from_mapping({"outages_per_day": 0}))
+    try:
+        with pytest.raises(RuntimeError):
+            sweep(settings, pusher=pusher, network=network, now=clock())
+        pusher.wait(timeout=10)
+    finally:
+        pusher.close()
+    assert only(settings).push_state == "delivered"

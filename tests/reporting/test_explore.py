@@ -206,9 +206,22 @@ class TestNarrowingAttacks:
         third = [r for r in rows(v, "daily") if r["day"] == "2024-06-03"]
         assert [r["series"] for r in third] == ["own", "industry"]
 
+    def test_a_breakdown_is_no_way_round_a_filter(self, reader: CubeReader) -> None:
+        """Unfiltered, broken down by model: RARE-9's industry row would be ESUP1 plus ESUP2,
+        so ESUP2's own figures by subtraction; the same for 7 June, when only the two sent."""
+        v = view(reader, "ESUP1", breakdown="model")
+        rare = [r for r in rows(v, "breakdown") if r["value"] == "RARE-9"]
+        assert [r["series"] for r in rare] == ["own"]
+        acme = [r for r in rows(v, "breakdown") if r["value"] == "ACME-1"]
+        assert [r["series"] for r in acme] == ["own", "industry"]
+        seventh = [r for r in rows(v, "daily") if r["day"] == "2024-06-07"]
+        assert [r["series"] for r in seventh] == ["own"]
+
     def test_a_breakdown_value_only_a_peer_has_is_not_listed(self, reader: CubeReader) -> None:
         v = view(reader, "ESUP3", device_type="ESME", breakdown="model")
         assert "RARE-9" not in {r["value"] for r in rows(v, "breakdown")}
+        unfiltered = view(reader, "ESUP3", breakdown="model")
+        assert "RARE-9" not in {r["value"] for r in rows(unfiltered, "breakdown")}
         assert "RARE-9" not in v.options["model"]
 
     def test_another_role_shows_nothing(self, reader: CubeReader) -> None:
@@ -234,6 +247,7 @@ class TestQuery:
             ({"to": "yesterday"}, "bad_to_date"),
             ({"from": "2024-06-10", "to": "2024-06-01"}, "bad_period"),
             ({"from": "2023-01-01", "to": "2024-06-01"}, "bad_period"),
+            ({"to": "0001-01-05"}, "bad_period"),
             ({"role": "XX"}, "bad_role"),
             ({"process": "reading"}, "bad_process"),
             ({"srv": "4.1.1; --"}, "bad_srv"),

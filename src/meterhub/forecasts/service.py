@@ -29,10 +29,11 @@ from datetime import UTC, date, datetime
 from typing import Final
 
 from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record
-from meterhub.errors import InvalidInput, NotFound
+from meterhub.errors import Conflict, InvalidInput, NotFound
 from meterhub.forecasts.models import InstallForecast
 from meterhub.inventory.catalogue import CspRegion
 from meterhub.kit.clock import as_utc, utcnow
@@ -188,8 +189,16 @@ def submit(
         submitted_by=actor.name[:120],
         supersedes_id=current.id if current is not None else None,
     )
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:  # a submission for the same key committed since we looked
+        raise Conflict(
+            f"another forecast for {party.code} {role} {month} {region} was submitted at the "
+            "same time; look at it and submit again if it is not what you meant",
+            code="concurrent_submission",
+        ) from None
     record(
         session,
         actor=actor,
@@ -260,6 +269,8 @@ def list_forecasts(
 def get_forecast(
     session: Session, *, actor: Actor, forecast_id: int, now: datetime | None = None
 ) -> InstallForecast:
+    if not 0 < forecast_id < 2**63:  # no such id; SQLite cannot even bind it
+        raise NotFound(f"no forecast {forecast_id}")
     day = (as_utc(now) if now is not None else utcnow()).date()
     row = session.scalar(
         select(InstallForecast).where(

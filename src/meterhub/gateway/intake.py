@@ -13,10 +13,13 @@ A submission whose validation fails still belongs to the batch (its refused row 
 any other). A batch that fails for another reason (a bug, a lost database connection) is rolled
 back whole and its requests are stored again one transaction each, so one bad request cannot
 take its neighbours' acknowledgements with it, and nothing is answered before it is stored.
+A batch whose transaction cannot even begin (SQLite's write lock still taken after
+``busy_timeout``) is answered at once with a 500: trying each alone would wait as long again.
 
 **Past the framework.** ``DuisFastPath`` is a plain ASGI middleware that answers
-``POST /api/v1/duis`` itself: read the body (bounded), parse and schema-check it on the event
-loop, hand it to the intake, await the commit. Routing, dependency injection and response
+``POST /api/v1/duis`` itself: read the body (bounded), refuse it at once if it carries no
+bearer token, parse and schema-check it on the event loop, hand it to the intake (which checks
+the token), await the commit. Routing, dependency injection and response
 models cost more than the parse on this endpoint. The FastAPI route stays (OpenAPI, and apps
 built without the middleware) and runs the same ``handle_duis_xml``.
 """
@@ -34,10 +37,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from meterhub.api.deps import ApiUser, current_api_user_from_header
+from meterhub.api.deps import ApiUser, _token_from_header, current_api_user_from_header
 from meterhub.api.errors import error_response
 from meterhub.db.session import get_engine
-from meterhub.errors import MeterhubError, PayloadTooLarge
+from meterhub.errors import MeterhubError, PayloadTooLarge, Unavailable
 from meterhub.gateway import service
 from meterhub.gateway.runtime import GatewayRuntime
 from meterhub.gateway.xml import DuisRejected, DuisRequest, parse_then_validate
@@ -103,6 +106,7 @@ class Intake:
     _queue: queue.SimpleQueue[_Item | None] = field(default_factory=queue.SimpleQueue)
     _thread: threading.Thread | None = field(default=None, init=False)
     _start_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _stopping: bool = field(default=False, init=False)
     batches: int = field(default=0, init=False)
     stored: int = field(default=0, init=False)
 
@@ -122,6 +126,9 @@ class Intake:
         done: Callable[[service.Submission | BaseException], None],
     ) -> None:
         """Queue a submission; ``done`` gets its committed result or the error, on the writer."""
+        if self._stopping:
+            done(Unavailable("the hub is shutting down; nothing was stored"))
+            return
         self._ensure_started()
         self._queue.put(_Item(authorization, raw, parsed, done))
 
@@ -158,11 +165,20 @@ class Intake:
         return result
 
     def stop(self) -> None:
-        """Let the writer finish what is queued and end."""
+        """Let the writer finish what is queued and end; anything queued after that is
+        answered "shutting down", never left waiting."""
+        self._stopping = True
         thread = self._thread
         if thread is not None and thread.is_alive():
             self._queue.put(None)
             thread.join(timeout=30)
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                item.done(Unavailable("the hub is shutting down; nothing was stored"))
 
     # ------------------------------------------------------------------ the writer thread
 
@@ -199,6 +215,13 @@ class Intake:
     def _store_batch(self, batch: list[_Item]) -> None:
         try:
             results = self._in_one_transaction(batch)
+        except _NotBegun:
+            # Nothing was tried (SQLite's write lock stayed taken past busy_timeout, say):
+            # trying each alone would only wait that long again per request.
+            log.exception("a DUIS batch could not begin its transaction")
+            for item in batch:
+                item.done(MeterhubError("something went wrong on our side; nothing was changed"))
+            return
         except Exception:
             if len(batch) == 1:
                 log.exception("storing a DUIS submission failed")
@@ -222,7 +245,10 @@ class Intake:
         users: dict[str, ApiUser | MeterhubError] = {}
         session = Session(bind=get_engine(self.database_url), expire_on_commit=False)
         try:
-            service.lock_for_submission(session)
+            try:
+                service.lock_for_submission(session)
+            except Exception as exc:
+                raise _NotBegun from exc
             for item in batch:
                 user = users.get(item.authorization)
                 if user is None:
@@ -244,10 +270,14 @@ class Intake:
         return results
 
 
+class _NotBegun(Exception):
+    """A batch's transaction failed before any of its submissions was tried."""
+
+
 def _settle(
     future: asyncio.Future[service.Submission], result: service.Submission | BaseException
 ) -> None:
-    if future.cancelled():
+    if future.done():  # cancelled (the client went away), or already answered
         return
     if isinstance(result, BaseException):
         future.set_exception(result)
@@ -284,6 +314,7 @@ async def handle_duis_xml(
     runtime: GatewayRuntime, intake: Intake, authorization: str, raw: bytes
 ) -> Reply:
     """``POST /api/v1/duis`` after the body is read: parse, store (group commit), answer."""
+    _token_from_header(authorization)  # no credentials at all: no parse, no write lock
     parsed = parse(runtime, raw)
     return reply_for(await intake.submit(authorization, raw, parsed))
 

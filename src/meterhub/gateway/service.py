@@ -128,11 +128,23 @@ def _take_counter(session: Session, originator: str, counter: int, request_id: s
         )
 
 
+#: One PostgreSQL advisory lock for the gateway's writers (any fixed number: "DUIS" in ASCII).
+_GATEWAY_WRITERS = 0x44554953
+_TAKE_GATEWAY_LOCK = text(f"SELECT pg_advisory_xact_lock({_GATEWAY_WRITERS})")
+
+
 def lock_for_submission(session: Session) -> None:
-    """On SQLite, take the write lock before the first read of a submission's transaction, so
-    concurrent submissions queue (busy_timeout) instead of failing on a stale snapshot."""
-    if session.get_bind().dialect.name == "sqlite":
+    """Take the gateway's write lock before the first read of a submission's transaction.
+
+    On SQLite this is the database's write lock, so concurrent writers queue (busy_timeout)
+    instead of failing on a stale snapshot. On PostgreSQL it is a transaction-scoped advisory
+    lock: a batch of submissions locks counter and user rows in arrival order, and two batches
+    from different server processes could otherwise take them in opposite orders and deadlock."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
         session.connection().execute(_TAKE_WRITE_LOCK)
+    elif dialect == "postgresql":
+        session.connection().execute(_TAKE_GATEWAY_LOCK)
 
 
 def _check_status(srv: Srv, device: Device) -> None:

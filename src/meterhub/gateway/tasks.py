@@ -233,6 +233,7 @@ class Pusher:
         self._lock = threading.Lock()
         self._busy: dict[str, _Lane] = {}
         self._futures: set[Future[None]] = set()
+        self._closed = False
 
     def dispatch(self) -> int:
         """Start a lane for each URL with a message due and none running; returns how many."""
@@ -269,12 +270,14 @@ class Pusher:
         wait_for(list(self._futures), timeout=timeout)
 
     def close(self) -> None:
+        """Start no more pushes: a lane ends once its POST in flight returns."""
+        self._closed = True
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _run(self, lane: _Lane) -> None:
         try:
             for _ in range(PUSHES_PER_LANE):
-                if lane.abandoned or not self._push_next(lane):
+                if lane.abandoned or self._closed or not self._push_next(lane):
                     break
         except Exception:  # the lane ends; a push left ``pushing`` is held by the sweep
             log.exception("pushing to %s failed", lane.url)
@@ -345,11 +348,21 @@ def sweep(
         released = release_due(session, now=now or utcnow())
     with session_scope(url) as session:
         lock_for_submission(session)
-        at = now or utcnow()
-        outages = sweep_outages(session, network=network, seed=settings.network_seed, now=at)
         stuck = hold_stuck_pushes(
-            session, now=at, stuck_after=timedelta(seconds=settings.push_stuck_seconds)
+            session,
+            now=now or utcnow(),
+            stuck_after=timedelta(seconds=settings.push_stuck_seconds),
         )
+    if stuck:
+        log.warning("held %d pushes stuck in flight", len(stuck))
+        pusher.abandon(stuck)
+    try:
+        with session_scope(url) as session:
+            lock_for_submission(session)
+            at = now or utcnow()
+            outages = sweep_outages(session, network=network, seed=settings.network_seed, now=at)
+    finally:  # outages that fail to be raised hold up no push
+        pusher.dispatch()
     if outages.alerts:
         log.info(
             "power outages: %d started, %d hubs hit, %d restored, %d alerts owed",
@@ -358,10 +371,6 @@ def sweep(
             outages.restored,
             outages.alerts,
         )
-    if stuck:
-        log.warning("held %d pushes stuck in flight", len(stuck))
-        pusher.abandon(stuck)
-    pusher.dispatch()
     return released
 
 

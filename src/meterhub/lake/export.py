@@ -61,6 +61,19 @@ def export_pending(
     )
 
 
+def _device_columns(device: Device | None) -> dict[str, Any]:
+    """An event's columns describing its device (all None for an unknown one)."""
+    return {
+        "device_type": device.device_type if device else None,
+        "manufacturer": device.manufacturer if device else None,
+        "model": device.model if device else None,
+        "firmware_version": device.firmware_version if device else None,
+        "smets_version": device.smets_version if device else None,
+        "csp_region": device.csp_region if device else None,
+        "mpxn": device.mpxn if device else None,
+    }
+
+
 def _export_requests(
     session: Session, *, writer: EventLakeWriter, now: datetime, limit: int
 ) -> ExportResult:
@@ -113,13 +126,7 @@ def _export_requests(
             "service_reference": service_reference(srv) if srv and kind != "alert" else None,
             "process": process_of(srv) if srv and kind != "alert" else None,
             "device_id": row.device_id,
-            "device_type": device.device_type if device else None,
-            "manufacturer": device.manufacturer if device else None,
-            "model": device.model if device else None,
-            "firmware_version": device.firmware_version if device else None,
-            "smets_version": device.smets_version if device else None,
-            "csp_region": device.csp_region if device else None,
-            "mpxn": device.mpxn if device else None,
+            **_device_columns(device),
             "response_code": None,
             "rtt_ms": None,
             "failure_reason": None,
@@ -206,13 +213,7 @@ def _export_spontaneous_alerts(
             "service_reference": None,
             "process": None,
             "device_id": message.device_id,
-            "device_type": device.device_type if device else None,
-            "manufacturer": device.manufacturer if device else None,
-            "model": device.model if device else None,
-            "firmware_version": device.firmware_version if device else None,
-            "smets_version": device.smets_version if device else None,
-            "csp_region": device.csp_region if device else None,
-            "mpxn": device.mpxn if device else None,
+            **_device_columns(device),
             "response_code": None,
             "rtt_ms": None,
             "failure_reason": None,

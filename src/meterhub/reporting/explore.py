@@ -38,7 +38,7 @@ import threading
 import time
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -65,6 +65,7 @@ from meterhub.reporting.disclosure import (
     DEFAULT_MIN_COHORT,
     INDUSTRY,
     INDUSTRY_SERIES,
+    MIN_INDUSTRY_OTHERS,
     OWN,
     PEER,
     PeerLabeller,
@@ -176,7 +177,10 @@ class ExploreQuery:
                 ) from None
 
         last = day("to") or latest or date.today()
-        first = day("from") or last - timedelta(days=DEFAULT_DAYS - 1)
+        try:
+            first = day("from") or last - timedelta(days=DEFAULT_DAYS - 1)
+        except OverflowError:  # 'to' within the first days of year 1
+            raise InvalidInput("'to' is before any day reports hold", code="bad_period") from None
         if first > last:
             raise InvalidInput("'from' is after 'to'", code="bad_period")
         if (last - first).days + 1 > MAX_DAYS:
@@ -691,8 +695,12 @@ def explore(
     noun = noun_of_role(role)
     filtered = bool(query.filters)
 
-    def industry_allowed(parties: int) -> bool:
-        return not filtered or parties >= min_cohort
+    def industry_allowed(parties: Collection[str]) -> bool:
+        """Industry figures of a slice these parties contribute to: never with fewer than
+        ``MIN_INDUSTRY_OTHERS`` besides the caller (industry minus own would be theirs, as in
+        the monthly runs); under a filter, only for a whole cohort."""
+        others = len(set(parties) - {party})
+        return others >= MIN_INDUSTRY_OTHERS and (not filtered or len(parties) >= min_cohort)
 
     tables: dict[str, Table] = {}
     notes: list[str] = []
@@ -768,7 +776,7 @@ def explore(
             industry.rtt_min = _lowest(industry.rtt_min, t.rtt_min)
             industry.rtt_max = _highest(industry.rtt_max, t.rtt_max)
             industry.parties |= t.parties
-        show_industry = industry_allowed(cohort)
+        show_industry = industry_allowed({p for p, t in totals.items() if t.requests})
         tables["summary"] = _summary_table(
             party=party,
             own=totals.get(party, _Tally()),
@@ -802,6 +810,7 @@ def explore(
             "value",
             party=party,
             industry_allowed=industry_allowed,
+            own_values_only=True,
         )
         tables["rtt"] = _rtt_table(
             party, own_hist, all_hist if show_industry and industry.successes else None
@@ -818,8 +827,9 @@ def explore(
         )
         if not show_industry:
             notes.append(
-                f"Industry figures are hidden: fewer than {min_cohort} parties in {role} have "
-                "requests under these filters."
+                f"Industry figures are hidden: too few parties in {role} have requests"
+                f"{' under these filters' if filtered else ''} for a total that keeps each "
+                "party's figures private."
             )
         elif not peers_shown:
             notes.append(
@@ -922,6 +932,7 @@ def _grouped_table(
     party: str,
     industry_allowed: Any,
     extra: tuple[Column, ...] = (),
+    own_values_only: bool = False,
 ) -> Table:
     own: dict[Any, _Tally] = defaultdict(_Tally)
     everyone: dict[Any, _Tally] = defaultdict(_Tally)
@@ -932,9 +943,9 @@ def _grouped_table(
     out: list[dict[str, Any]] = []
     for value in sorted(everyone, key=lambda v: (v is None, v)):
         industry = everyone[value]
-        shown_industry = industry_allowed(len(industry.parties))
-        if value not in own and not shown_industry:
-            continue
+        shown_industry = industry_allowed(industry.parties)
+        if value not in own and (own_values_only or not shown_industry):
+            continue  # a breakdown value only peers have is not even named
         label = value.isoformat() if isinstance(value, date) else value
         extras = {c.key: None for c in extra}
         if value in own:
@@ -1131,7 +1142,7 @@ def _alerts_table(
             continue
         own = [r for r in group if r["party"] == party]
         out.append({"alert_code": code, "series": OWN, "party": party, **measures(own)})
-        if industry_allowed(len(parties)):
+        if industry_allowed(parties):
             out.append(
                 {"alert_code": code, "series": INDUSTRY_SERIES, "party": INDUSTRY} | measures(group)
             )

@@ -13,14 +13,23 @@ from meterhub.reporting.definitions import Period
 from meterhub.reporting.engines import DuckDBEngine, Engine, Row
 from meterhub.reporting.run import bind_inputs, compute
 from meterhub.reporting.suite import SUITE
-from tests.reporting.scenario import MONTH, build_devices, build_lake
+from tests.reporting.scenario import (
+    MONTH,
+    build_devices,
+    build_forecasts,
+    build_lake,
+    forecasts_beside,
+)
 
 
 @pytest.fixture(scope="session")
 def june(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(lake, devices snapshot) of the scenario."""
+    """(lake, devices snapshot) of the scenario; its install forecasts lie beside the snapshot
+    (``forecasts_beside``)."""
     root = tmp_path_factory.mktemp("june")
-    return build_lake(root / "lake"), build_devices(root / "devices.parquet")
+    devices = build_devices(root / "devices.parquet")
+    build_forecasts(forecasts_beside(devices))
+    return build_lake(root / "lake"), devices
 
 
 def computed(engine: Engine, lake: Path, devices: Path, scratch: Path) -> dict[str, list[Row]]:
@@ -33,6 +42,7 @@ def computed(engine: Engine, lake: Path, devices: Path, scratch: Path) -> dict[s
         database_url=None,
         scratch=scratch,
         devices_snapshot=devices,
+        forecasts_snapshot=forecasts_beside(devices),
     )
     return compute(engine, period=period)
 

@@ -11,6 +11,9 @@
   AD1 from meter B never restored; one N16 delivered in 90 s (late against the 60 s target).
 * ``DNOA`` sends a 6.5 that fails (E20, hub offline), raising N13 to it.
 * Rows on 31 May and 1 July that must not count in June (reads by ESUP1).
+* Install forecasts for June (``build_forecasts``, written beside the device snapshot): ESUP1
+  2 in North and 1 in South, ESUP2 1 in North, ESUP3 4 in North, GSUP1 5 in Central; and ESUP1
+  100 for July, which must not count.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from meterhub.reporting.definitions import DEVICE_SNAPSHOT_SCHEMA
+from meterhub.reporting.definitions import DEVICE_SNAPSHOT_SCHEMA, FORECAST_SNAPSHOT_SCHEMA
 from tests.reporting.lakes import LakeBuilder, Meter, meter
 
 ELECTRICITY_SUPPLIERS = [f"ESUP{i}" for i in range(1, 7)]
@@ -149,6 +152,32 @@ def build_devices(path: Path) -> Path:
     for p in GAS_SUPPLIERS:
         rows.append(_device_rows(p, "GS", GAS_METER[p], "5.1"))
     table = pa.Table.from_pylist(rows, schema=DEVICE_SNAPSHOT_SCHEMA)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+    return path
+
+
+#: The forecasts file sits beside the device snapshot: ``forecasts_beside(devices)``.
+FORECASTS_FILE = "forecasts.parquet"
+FORECASTS = [
+    ("ESUP1", "IS", MONTH, "North", 2),
+    ("ESUP1", "IS", MONTH, "South", 1),
+    ("ESUP2", "IS", MONTH, "North", 1),
+    ("ESUP3", "IS", MONTH, "North", 4),
+    ("GSUP1", "GS", MONTH, "Central", 5),
+    ("ESUP1", "IS", "2024-07", "North", 100),
+]
+
+
+def forecasts_beside(devices: Path) -> Path:
+    return devices.with_name(FORECASTS_FILE)
+
+
+def build_forecasts(path: Path) -> Path:
+    columns = ("party", "role", "month", "csp_region", "installs")
+    table = pa.Table.from_pylist(
+        [dict(zip(columns, f, strict=True)) for f in FORECASTS], schema=FORECAST_SNAPSHOT_SCHEMA
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path)
     return path

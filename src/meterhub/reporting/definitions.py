@@ -73,8 +73,24 @@ DEVICE_SNAPSHOT_SCHEMA: Final = pa.schema(
         pa.field("mpxn", pa.string()),
     ]
 )
+#: Suppliers' install forecasts for the month, as in force when it began: one row per
+#: supplier, role and CSP region (``forecasts.service.in_force``; ``reporting/inventory.py``).
+FORECAST_SNAPSHOT_SCHEMA: Final = pa.schema(
+    [
+        pa.field("party", pa.string(), nullable=False),
+        pa.field("role", pa.string(), nullable=False),
+        pa.field("month", pa.string(), nullable=False),
+        pa.field("csp_region", pa.string(), nullable=False),
+        pa.field("installs", pa.int64(), nullable=False),
+    ]
+)
 EVENTS_TABLE: Final = "events"
 DEVICES_TABLE: Final = "devices"
+FORECASTS_TABLE: Final = "forecasts"
+
+
+def _ibis_schema(schema: pa.Schema) -> ibis.Schema:
+    return ibis.schema({f.name: str(ibis.dtype(f.type)) for f in schema})
 
 
 @dataclass(frozen=True)
@@ -85,8 +101,11 @@ class Sources:
         default_factory=lambda: ibis.table(_ibis_events_schema(), name=EVENTS_TABLE)
     )
     devices: ir.Table = field(
+        default_factory=lambda: ibis.table(_ibis_schema(DEVICE_SNAPSHOT_SCHEMA), name=DEVICES_TABLE)
+    )
+    forecasts: ir.Table = field(
         default_factory=lambda: ibis.table(
-            {f.name: str(ibis.dtype(f.type)) for f in DEVICE_SNAPSHOT_SCHEMA}, name=DEVICES_TABLE
+            _ibis_schema(FORECAST_SNAPSHOT_SCHEMA), name=FORECASTS_TABLE
         )
     )
 
@@ -158,7 +177,7 @@ class Definition:
     finish: Finish | None = None
     lookback_days: int = 0
     lookahead_days: int = 0
-    source: Literal["events", "devices"] = "events"
+    source: Literal["events", "devices", "forecasts"] = "events"
 
     def __post_init__(self) -> None:
         unknown = set(self.srv_groups) - set(PROCESSES)

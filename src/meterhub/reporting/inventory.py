@@ -11,6 +11,9 @@ role. Withdrawn and decommissioned devices are no longer in anyone's estate.
 Device attributes (model, firmware, status) are as the database holds them when the export
 runs: the inventory keeps no history of firmware versions, so a run made long after the month
 shows later firmware. The snapshot is written to Parquet so DuckDB and Spark read the same rows.
+
+Beside it, the suppliers' install forecasts for the month (``forecasts/``) are exported the same
+way: the forecasts in force when the month began, one row per supplier, role and CSP region.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, or_, select
+from sqlalchemy.orm import Session
 
+from meterhub.forecasts import service as forecasts
 from meterhub.inventory.models import Device
 from meterhub.kit.ids import fuel_of
 from meterhub.parties.models import Party, PartyRole
 from meterhub.registration.models import Registration
-from meterhub.reporting.definitions import DEVICE_SNAPSHOT_SCHEMA
+from meterhub.reporting.definitions import DEVICE_SNAPSHOT_SCHEMA, FORECAST_SNAPSHOT_SCHEMA
 
 OUT_OF_ESTATE: Final = frozenset({"Withdrawn", "Decommissioned"})
 GAS_DEVICE_TYPES: Final = frozenset({"GSME", "GPF"})
@@ -134,3 +139,36 @@ def write_empty_snapshot(path: Path) -> None:
     """For a run with no database (lake only): inventory reports come out empty."""
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(DEVICE_SNAPSHOT_SCHEMA.empty_table(), path)
+
+
+def forecast_snapshot(engine: Engine, *, month: str) -> pa.Table:
+    """The forecasts for ``month`` in force when it began (``FORECAST_SNAPSHOT_SCHEMA``)."""
+    with Session(engine) as session:
+        rows = forecasts.in_force(session, month=month)
+    return pa.Table.from_pylist(
+        [
+            {
+                "party": r.party,
+                "role": r.role,
+                "month": r.month,
+                "csp_region": r.csp_region,
+                "installs": r.installs,
+            }
+            for r in rows
+        ],
+        schema=FORECAST_SNAPSHOT_SCHEMA,
+    )
+
+
+def write_forecast_snapshot(engine: Engine, *, month: str, path: Path) -> int:
+    """Export the month's forecasts to ``path`` (Parquet); returns how many rows it holds."""
+    table = forecast_snapshot(engine, month=month)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+    return int(table.num_rows)
+
+
+def write_empty_forecasts(path: Path) -> None:
+    """For a run with no database: the forecast measure then shows installs against nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(FORECAST_SNAPSHOT_SCHEMA.empty_table(), path)

@@ -12,8 +12,8 @@ and the content hash. Charts, chosen from the definition's shape:
 * daily definitions: a trend (one line per series, own and industry);
 * min/median/mean/max measures (RTT, alert delivery): range bars with median and mean marks;
 * league tables: each party's success rate per process, ordered by position, own highlighted;
-* anything else with measures: grouped bars of its headline measure (a rate or share if it has
-  one) by dimension, one bar per series (own, industry, peers);
+* anything else with measures: grouped bars of its headline measure (a rate, share or ratio if
+  it has one) by dimension, one bar per series (own, industry, peers);
 * data files (no measures): the table only.
 
 Rendering uses matplotlib's Agg/PDF backends with one reused figure; the PDF's creation date is
@@ -279,7 +279,7 @@ def _num(v: str | None) -> float | None:
 
 def _headline(d: dict[str, Any], measures: list[str]) -> str:
     for m in measures:
-        if m.endswith(("_rate", "_share", "share_of_model")) and "failure" not in m:
+        if m.endswith(("_rate", "_share", "share_of_model", "_ratio")) and "failure" not in m:
             return m
     return measures[0]
 

@@ -14,15 +14,25 @@
    SHA-256 goes in the recipient's manifest (``pdf``) and in the run manifest.
 
 A run is a snapshot: the same lake, database, secret and suite give byte-identical files.
+
+Speed: each definition's rows are indexed once by role and party (``RunIndex``), so a
+recipient's view reads only the rows it can receive rather than every party's; the roles and the
+peer population are worked out once per run, not once per recipient; and recipients are written
+(CSVs, manifest, PDF) by ``workers`` forked processes, each recipient's files by one process,
+so the files are the same whichever process wrote them.
 """
 
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import json
-from collections.abc import Callable, Sequence
+import multiprocessing
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +44,6 @@ from meterhub.reporting.disclosure import (
     DEFAULT_MIN_COHORT,
     PeerLabeller,
     population,
-    recipient_roles,
     recipient_view,
 )
 from meterhub.reporting.engines import (
@@ -42,11 +51,16 @@ from meterhub.reporting.engines import (
     EngineName,
     Row,
     event_partitions,
-    normalise,
+    normalise_table,
     open_engine,
     scratch_dir,
 )
-from meterhub.reporting.inventory import write_device_snapshot, write_empty_snapshot
+from meterhub.reporting.inventory import (
+    write_device_snapshot,
+    write_empty_forecasts,
+    write_empty_snapshot,
+    write_forecast_snapshot,
+)
 from meterhub.reporting.suite import SUITE
 
 #: ``progress(done, total, what)`` after each step.
@@ -82,14 +96,88 @@ def compute(
     offset: int = 0,
     total: int = 0,
 ) -> dict[str, list[Row]]:
-    """Run every definition once over the bound tables: normalised rows by definition id."""
+    """Run every definition once over the bound tables: normalised rows by definition id.
+    The engine may run several at once; results are normalised here as they arrive."""
     sources = Sources()
+    definitions = list(suite)
+    expressions = [d.expression(sources, period) for d in definitions]
     results: dict[str, list[Row]] = {}
-    for i, d in enumerate(suite, start=1):
-        results[d.id] = normalise(d, engine.rows(d.expression(sources, period)))
-        if progress:
-            progress(offset + i, total or len(suite), d.id)
+    tables = engine.tables(expressions)
+    try:
+        for i, (d, table) in enumerate(zip(definitions, tables, strict=True), start=1):
+            results[d.id] = normalise_table(d, table)
+            if progress:
+                progress(offset + i, total or len(suite), d.id)
+    finally:
+        close = getattr(tables, "close", None)
+        if close is not None:
+            close()  # stops the engine's queries before it is closed
     return results
+
+
+@dataclass(frozen=True)
+class RowsByRole:
+    """Positions of one definition's rows: industry rows and party rows per role, and each
+    party's own rows per (party, role)."""
+
+    industry: dict[str | None, list[int]]
+    parties: dict[str | None, list[int]]
+    own: dict[tuple[str | None, str | None], list[int]]
+
+    @classmethod
+    def of(cls, rows: Sequence[Row]) -> RowsByRole:
+        industry: dict[str | None, list[int]] = defaultdict(list)
+        parties: dict[str | None, list[int]] = defaultdict(list)
+        own: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
+        for i, r in enumerate(rows):
+            if r["scope"] == "party":
+                parties[r["role"]].append(i)
+                own[(r["party"], r["role"])].append(i)
+            else:
+                industry[r["role"]].append(i)
+        return cls(dict(industry), dict(parties), dict(own))
+
+
+@dataclass(frozen=True)
+class RunIndex:
+    """What every recipient's files are cut from, worked out once per run: each party's roles,
+    the peer population, and each definition's rows by role and party."""
+
+    roles: dict[str, set[str]]
+    population: set[tuple[str, str]]
+    rows: dict[str, RowsByRole]
+
+    @classmethod
+    def of(cls, suite: Registry, results: dict[str, list[Row]]) -> RunIndex:
+        roles: dict[str, set[str]] = defaultdict(set)
+        for rows in results.values():
+            for r in rows:
+                if r["scope"] == "party":
+                    roles[r["party"]].add(r["role"])
+        return cls(
+            dict(roles),
+            population(suite, results),
+            {d.id: RowsByRole.of(results[d.id]) for d in suite},
+        )
+
+    def candidates(
+        self, d: Definition, rows: list[Row], *, recipient: str, roles: set[str]
+    ) -> list[Row]:
+        """The rows of ``d`` that ``recipient_view`` could show ``recipient`` or count (for
+        cohorts, and for how many other parties stand behind an industry figure), in their
+        original order: for ``own`` definitions its own rows of its roles, else every row of
+        its roles. The view of these is the view of all rows; for a big data file of one
+        party's devices, it is a small part of them."""
+        index = self.rows[d.id]
+        picked: list[int] = []
+        for role in roles & set(d.recipient_roles):
+            if d.disclosure == "own":
+                picked += index.own.get((recipient, role), [])
+            else:
+                picked += index.industry.get(role, [])
+                picked += index.parties.get(role, [])
+        picked.sort()
+        return [rows[i] for i in picked]
 
 
 def bind_inputs(
@@ -101,9 +189,10 @@ def bind_inputs(
     database_url: str | None,
     scratch: Path,
     devices_snapshot: Path | None = None,
+    forecasts_snapshot: Path | None = None,
 ) -> list[str]:
-    """Bind the lake days and the device snapshot (``devices_snapshot`` if given, else exported
-    from the database, else empty); returns the lake days bound."""
+    """Bind the lake days, the device snapshot and the install forecasts (each the file given,
+    else exported from the database, else empty); returns the lake days bound."""
     events_root, days = event_partitions(lake, suite.window(period), scratch)
     devices = scratch / "devices.parquet"
     if devices_snapshot is not None:
@@ -114,7 +203,16 @@ def bind_inputs(
         write_device_snapshot(get_engine(database_url), on=period.last, path=devices)
     else:
         write_empty_snapshot(devices)
-    engine.bind(event_days=days, events_root=events_root, devices=devices)
+    forecasts = scratch / "forecasts.parquet"
+    if forecasts_snapshot is not None:
+        forecasts = forecasts_snapshot
+    elif database_url:
+        from meterhub.db.session import get_engine
+
+        write_forecast_snapshot(get_engine(database_url), month=period.label, path=forecasts)
+    else:
+        write_empty_forecasts(forecasts)
+    engine.bind(event_days=days, events_root=events_root, devices=devices, forecasts=forecasts)
     return [p.name.removeprefix("day=") for p in days if events_root == lake / "events"]
 
 
@@ -168,14 +266,17 @@ def write_recipient(
     directory: Path,
     engine_name: str,
     created_at: datetime,
+    index: RunIndex | None = None,
 ) -> RecipientReport:
-    """Write one recipient's CSVs and manifest; returns what was written."""
-    roles = recipient_roles(results, recipient)
+    """Write one recipient's CSVs and manifest; returns what was written. ``index`` (built
+    from ``results`` when not given) is shared by every recipient of a run."""
+    index = index or RunIndex.of(suite, results)
+    roles = index.roles.get(recipient, set())
     labeller = PeerLabeller(
         secret=secret,
         recipient=recipient,
         month=period.label,
-        population=population(suite, results),
+        population=index.population,
     )
     directory.mkdir(parents=True, exist_ok=True)
     entries: list[dict[str, Any]] = []
@@ -184,7 +285,7 @@ def write_recipient(
     for d in suite:
         rows = recipient_view(
             d,
-            results[d.id],
+            index.candidates(d, results[d.id], recipient=recipient, roles=roles),
             recipient=recipient,
             roles=roles,
             labeller=labeller,
@@ -219,6 +320,67 @@ def write_recipient(
     return RecipientReport(recipient, directory, paths, digest)
 
 
+@dataclass(frozen=True)
+class _RecipientJob:
+    """Everything a worker needs to write recipients' files; set before forking."""
+
+    period: Period
+    suite: Registry
+    results: dict[str, list[Row]]
+    index: RunIndex
+    secret: bytes
+    min_cohort: int
+    run_dir: Path
+    engine_name: str
+    created_at: datetime
+    pdf: bool
+
+
+_JOB: _RecipientJob | None = None
+
+
+def _write_one(recipient: str) -> tuple[RecipientReport, Any]:
+    """One recipient's CSVs, manifest and (when asked) PDF."""
+    job = _JOB
+    assert job is not None
+    report = write_recipient(
+        recipient=recipient,
+        period=job.period,
+        suite=job.suite,
+        results=job.results,
+        secret=job.secret,
+        min_cohort=job.min_cohort,
+        directory=job.run_dir / recipient,
+        engine_name=job.engine_name,
+        created_at=job.created_at,
+        index=job.index,
+    )
+    if not job.pdf:
+        return report, None
+    from meterhub.reporting.pdf import render_recipient_pdf
+
+    rendered = render_recipient_pdf(report.directory)
+    return replace(report, pdf=rendered.path), rendered
+
+
+def _write_all(recipients: list[str], workers: int) -> Iterator[tuple[RecipientReport, Any]]:
+    """Recipients in order, written by ``workers`` forked processes (or this one)."""
+    if workers <= 1 or len(recipients) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(_write_one, recipients)
+        return
+    gc.collect()
+    gc.freeze()  # the children share the results without the collector copying their pages
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(recipients))) as pool:
+            yield from pool.imap(_write_one, recipients)
+    finally:
+        gc.unfreeze()
+
+
+def default_workers() -> int:
+    return min(2, os.cpu_count() or 1)
+
+
 def run_reports(
     *,
     lake: Path,
@@ -227,6 +389,7 @@ def run_reports(
     engine: EngineName | Engine = "duckdb",
     database_url: str | None = None,
     devices_snapshot: Path | None = None,
+    forecasts_snapshot: Path | None = None,
     party: str | None = None,
     secret: bytes,
     min_cohort: int = DEFAULT_MIN_COHORT,
@@ -234,8 +397,10 @@ def run_reports(
     progress: Progress | None = None,
     now: datetime | None = None,
     pdf: bool = False,
+    workers: int | None = None,
 ) -> RunResult:
-    """Compute the suite for ``month`` and write every recipient's report (or ``party``'s)."""
+    """Compute the suite for ``month`` and write every recipient's report (or ``party``'s),
+    ``workers`` processes writing recipients (default: up to 2)."""
     try:
         period = Period.month(month)
     except ValueError:
@@ -255,6 +420,7 @@ def run_reports(
                 database_url=database_url,
                 scratch=Path(scratch),
                 devices_snapshot=devices_snapshot,
+                forecasts_snapshot=forecasts_snapshot,
             )
             results = compute(
                 runner, period=period, suite=suite, progress=progress, total=len(suite) + 1
@@ -263,9 +429,8 @@ def run_reports(
         if owned:
             runner.close()
 
-    everyone = sorted(
-        {r["party"] for rows in results.values() for r in rows if r["scope"] == "party"}
-    )
+    index = RunIndex.of(suite, results)
+    everyone = sorted(index.roles)
     if party is not None and party not in everyone:
         raise InvalidInput(
             f"party {party} has no requests, alerts or devices in {period.label}",
@@ -273,25 +438,31 @@ def run_reports(
         )
     recipients = [party] if party else everyone
     run_dir = out / period.label
-    reports = [
-        write_recipient(
-            recipient=p,
-            period=period,
-            suite=suite,
-            results=results,
-            secret=secret,
-            min_cohort=min_cohort,
-            directory=run_dir / p,
-            engine_name=runner.name,
-            created_at=created_at,
-        )
-        for p in recipients
-    ]
-    if pdf:
-        from meterhub.reporting.pdf import render_recipient_pdf
-
-        pdfs = {r.party: render_recipient_pdf(r.directory) for r in reports}
-        reports = [replace(r, pdf=pdfs[r.party].path) for r in reports]
+    global _JOB
+    _JOB = _RecipientJob(
+        period=period,
+        suite=suite,
+        results=results,
+        index=index,
+        secret=secret,
+        min_cohort=min_cohort,
+        run_dir=run_dir,
+        engine_name=runner.name,
+        created_at=created_at,
+        pdf=pdf,
+    )
+    reports: list[RecipientReport] = []
+    pdfs: dict[str, Any] = {}
+    steps = len(suite) + len(recipients) + 1
+    try:
+        for report, rendered in _write_all(recipients, workers or default_workers()):
+            reports.append(report)
+            if rendered is not None:
+                pdfs[report.party] = rendered
+            if progress:
+                progress(len(suite) + len(reports), steps, f"report for {report.party}")
+    finally:
+        _JOB = None
     run_manifest = {
         "month": period.label,
         "engine": runner.name,
@@ -308,5 +479,5 @@ def run_reports(
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "manifest.json").write_text(json.dumps(run_manifest, indent=2) + "\n")
     if progress:
-        progress(len(suite) + 1, len(suite) + 1, "reports written")
+        progress(steps, steps, "reports written")
     return RunResult(period.label, runner.name, run_dir, reports)

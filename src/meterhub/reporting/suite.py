@@ -9,8 +9,9 @@ Four reports (MP176 Modification Report, section 3, and its Annex D guidance):
   success/failure against anonymised peers, monthly RTT best/worst/mean/median against the
   industry, a daily breakdown by meter type, CSP region and SMETS version with Category 1 and 2
   incidents counted, every failure by reason code with its signifiers, and the derived measures
-  of the MP176 table (no read within 30 days of 8.14.1; 8.14.1 against 8.14.2; a read in the 30
-  days before a change-of-supplier gain; whether the old supplier sent 8.14.1/8.14.2);
+  of the MP176 table (no read within 30 days of 8.14.1; installs against the supplier's predicted
+  volume; 8.14.1 against 8.14.2; a read in the 30 days before a change-of-supplier gain; whether
+  the old supplier sent 8.14.1/8.14.2);
 * **alerts**: daily and monthly delivery against the industry; for network operators N13/N55 by
   meter type, model and firmware, N42 within seven days of N16 by supplier, and power outage
   alerts (AD1) with no restoration alert (0x8F35);
@@ -117,6 +118,28 @@ def installs_with_read(src: Sources, period: Period) -> ir.Table:
         reads.event_time <= installs.event_time + ibis.interval(days=READ_WINDOW_DAYS),
     ]
     return _flagged(installs, reads, on, _KEEP, "read_within_30_days")
+
+
+def installs_and_forecasts(src: Sources, period: Period) -> ir.Table:
+    """Successful 8.14.1 of the month sent in a supplier role (``installs`` = 1 each) and the
+    suppliers' forecasts for the month (``forecast`` = the predicted volume), by CSP region:
+    one table, so a supplier with installs and no forecast, or the reverse, still has a row."""
+    done = _successful(src, period, ["8.14.1"])
+    done = done.filter(done.role.isin(list(SUPPLIER_ROLES)))
+    one, zero = ibis.literal(1).cast("int64"), ibis.literal(0).cast("int64")
+    installed = done.select(
+        party=done.party, role=done.role, csp_region=done.csp_region, installs=one, forecast=zero
+    )
+    f = src.forecasts
+    f = f.filter(f.month == period.label)
+    predicted = f.select(
+        party=f.party,
+        role=f.role,
+        csp_region=f.csp_region,
+        installs=zero,
+        forecast=f.installs.cast("int64"),
+    )
+    return installed.union(predicted)
 
 
 def gains_with_read_before(src: Sources, period: Period) -> ir.Table:
@@ -231,6 +254,24 @@ def _ratio(numerator: str, denominator: str, name: str) -> Finish:
         return t.mutate(**{name: t[numerator] / t[denominator]})
 
     return finish
+
+
+def _against_forecast(t: ir.Table, owner: tuple[str, ...]) -> ir.Table:
+    """Installs minus forecast, and installs per forecast install (empty with no forecast)."""
+    return t.mutate(
+        difference=t.installs - t.forecast,
+        installs_to_forecast_ratio=ibis.ifelse(
+            t.forecast > 0, t.installs / t.forecast, ibis.null().cast("float64")
+        ),
+    )
+
+
+FORECAST_MEASURES: Final = (
+    _sum("installs", "Installs (8.14.1)", "installs"),
+    _sum("forecast", "Predicted installs", "forecast"),
+    Measure("difference", "Installs minus predicted"),
+    Measure("installs_to_forecast_ratio", "Installs / predicted", decimals=4),
+)
 
 
 def _successful_rtt(t: ir.Table) -> ir.BooleanValue:
@@ -475,6 +516,43 @@ SUITE: Final = Registry(
             finish=_ratio("without_read_30_days", "installs", "without_read_share"),
             srv_groups=("install_commission",),
             lookahead_days=READ_WINDOW_DAYS,
+        ),
+        Definition(
+            id="business_process.installs_vs_forecast",
+            version=1,
+            report="business_process",
+            title="Installs (8.14.1) against the predicted volume",
+            description="Successful 8.14.1 sent in the month in a supplier role, against the "
+            "installs the supplier predicted for the month (its forecasts, per CSP region, as "
+            "in force when the month began): the difference and the ratio (1 = as predicted; "
+            "empty with no forecast). Against the industry of the role and anonymised peers.",
+            grain="month",
+            dimensions=(),
+            measures=FORECAST_MEASURES,
+            disclosure="benchmark",
+            facts=installs_and_forecasts,
+            finish=_against_forecast,
+            srv_groups=("install_commission",),
+            recipient_roles=SUPPLIER_ROLES,
+            source="forecasts",
+        ),
+        Definition(
+            id="business_process.installs_vs_forecast_by_region",
+            version=1,
+            report="business_process",
+            title="Installs (8.14.1) against the predicted volume, by CSP region",
+            description="As the monthly view, per CSP region of the communications hub: where "
+            "the installs fell short of, or ran ahead of, the prediction. Against the industry "
+            "of the role.",
+            grain="month",
+            dimensions=("csp_region",),
+            measures=FORECAST_MEASURES,
+            disclosure="versus_industry",
+            facts=installs_and_forecasts,
+            finish=_against_forecast,
+            srv_groups=("install_commission",),
+            recipient_roles=SUPPLIER_ROLES,
+            source="forecasts",
         ),
         Definition(
             id="business_process.install_and_leave",

@@ -25,6 +25,7 @@ from meterhub.reporting.endpoints import router as reports_router
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the gateway's worker (release responses, push callbacks) when configured to."""
+    app.state.duis_intake.open()
     worker = None
     if app.state.settings.run_worker:
         from meterhub.gateway.tasks import Worker

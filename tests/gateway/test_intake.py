@@ -290,3 +290,14 @@ def test_a_submission_after_shutdown_is_answered_not_left_waiting(
     after = results.by_label["after"]
     assert isinstance(after, MeterhubError) and after.status == 503
     assert _stored(session) == [(1, "I99")]
+
+
+def test_an_app_started_again_takes_submissions_again(session: Session, settings: Settings) -> None:
+    """A TestClient (or any host) may run the app's lifespan more than once."""
+    e = build_estate(session)
+    app = create_app(settings)
+    for counter in (1, 2):
+        with TestClient(app) as c:
+            body = read_registers(duis_id(e.supplier_login), e.esme_id, counter)
+            r = c.post("/api/v1/duis", content=body, headers={**e.supplier_login.headers, **XML})
+        assert (r.status_code, r.headers["x-duis-response-code"]) == (200, "I99")

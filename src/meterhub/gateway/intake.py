@@ -164,6 +164,10 @@ class Intake:
             raise result
         return result
 
+    def open(self) -> None:
+        """Take submissions (again, after ``stop``: an app's lifespan may run more than once)."""
+        self._stopping = False
+
     def stop(self) -> None:
         """Let the writer finish what is queued and end; anything queued after that is
         answered "shutting down", never left waiting."""

@@ -25,6 +25,14 @@ stage() {
     echo "=== $STAGE"
 }
 
+# The first line a command prints (stdout and stderr). Read whole, never through `| head`: under
+# pipefail, head closing the pipe early kills the writer with SIGPIPE (exit 141).
+first_line() {
+    local out
+    out="$("$@" 2>&1)"
+    printf '%s\n' "${out%%$'\n'*}"
+}
+
 pg_started=""
 finish() {
     local rc=$?
@@ -74,20 +82,20 @@ fi
 
 stage "poppler-utils (pdftoppm/pdftotext, for the report PDF tests)"
 if command -v pdftoppm >/dev/null 2>&1; then
-    pdftoppm -v 2>&1 | head -n 1
+    first_line pdftoppm -v
 else
     echo "installing Debian's poppler-utils (apt-get)"
     apt_install poppler-utils
-    pdftoppm -v 2>&1 | head -n 1
+    first_line pdftoppm -v
 fi
 
 stage "java (for the PySpark report engine)"
 if command -v java >/dev/null 2>&1; then
-    java -version 2>&1 | head -n 1
+    first_line java -version
 else
     echo "installing Debian's OpenJDK runtime (apt-get)"
     apt_install default-jre-headless
-    java -version 2>&1 | head -n 1
+    first_line java -version
 fi
 
 stage "ruff format --check"

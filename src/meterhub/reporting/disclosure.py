@@ -138,16 +138,25 @@ def _slice(definition: Definition, row: Row) -> tuple[Any, ...]:
     return (row["role"], *(row.get(c) for c in (*definition.time_columns, *definition.dimensions)))
 
 
-def _other_contributors(
-    definition: Definition, rows: list[Row], recipient: str
-) -> dict[tuple[Any, ...], int]:
-    """Per industry slice (role, time, dimensions): how many parties other than the recipient
-    have a row in it."""
-    parties: dict[tuple[Any, ...], set[str]] = defaultdict(set)
-    for r in rows:
-        if r["scope"] == "party" and r["party"] != recipient:
-            parties[_slice(definition, r)].add(r["party"])
-    return {key: len(found) for key, found in parties.items()}
+@dataclass(frozen=True)
+class Contributors:
+    """For one definition, which parties have a row in each industry slice (role, time,
+    dimensions). Worked out once per run; a recipient's count of *other* contributors to a
+    slice is the slice's parties less itself."""
+
+    parties: dict[tuple[Any, ...], frozenset[str]]
+
+    @classmethod
+    def of(cls, definition: Definition, rows: Iterable[Row]) -> Contributors:
+        found: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+        for r in rows:
+            if r["scope"] == "party":
+                found[_slice(definition, r)].add(r["party"])
+        return cls({key: frozenset(p) for key, p in found.items()})
+
+    def others(self, definition: Definition, industry_row: Row, recipient: str) -> int:
+        parties = self.parties.get(_slice(definition, industry_row), frozenset())
+        return len(parties) - (recipient in parties)
 
 
 def recipient_view(
@@ -158,40 +167,54 @@ def recipient_view(
     roles: set[str],
     labeller: PeerLabeller,
     min_cohort: int = DEFAULT_MIN_COHORT,
+    cohorts: Cohorts | None = None,
+    contributors: Contributors | None = None,
 ) -> list[Row] | None:
     """The rows of ``definition`` that ``recipient`` receives, with a ``series`` column
-    (own, industry, peer) and every other party labelled; ``None`` when the definition is not
-    for any of the recipient's roles."""
+    (own, industry, peer) and every other party labelled: its own rows first, then the
+    industry rows, then the peers', each in the order given. ``None`` when the definition is
+    not for any of the recipient's roles.
+
+    ``cohorts`` and ``contributors`` may be given already worked out over every row of the
+    definition (they do not depend on the recipient); by default they are worked out from
+    ``rows``."""
     applicable = roles & set(definition.recipient_roles)
     if not applicable:
         return None
-    cohorts = Cohorts.of(rows)
-    others = _other_contributors(definition, rows, recipient)
     kind = definition.disclosure
-    out: list[Row] = []
+    if cohorts is None:
+        cohorts = Cohorts.of(rows)
+    if contributors is None and kind != "own":
+        contributors = Contributors.of(definition, rows)
+    broken_out = {role: cohorts.broken_out(role, min_cohort) for role in applicable}
+    own: list[Row] = []
+    industry: list[Row] = []
+    peers: list[Row] = []
     for r in rows:
         role = r["role"]
         if role not in applicable:
             continue
         if r["scope"] == "industry":
-            if kind == "own" or others.get(_slice(definition, r), 0) < MIN_INDUSTRY_OTHERS:
+            if kind == "own":
                 continue
-            out.append(_shown(definition, r, INDUSTRY_SERIES, INDUSTRY, labeller))
+            assert contributors is not None
+            if contributors.others(definition, r, recipient) < MIN_INDUSTRY_OTHERS:
+                continue
+            industry.append(_shown(definition, r, INDUSTRY_SERIES, INDUSTRY, labeller))
         elif r["party"] == recipient:
             shown = _shown(definition, r, OWN, recipient, labeller)
-            if kind == "league" and not cohorts.broken_out(role, min_cohort):
+            if kind == "league" and not broken_out[role]:
                 shown["position"] = None
-            out.append(shown)
-        elif kind in ("benchmark", "league") and cohorts.broken_out(role, min_cohort):
+            own.append(shown)
+        elif kind in ("benchmark", "league") and broken_out[role]:
             label = labeller.label(r["party"], noun_of_role(role))
-            out.append(_shown(definition, r, PEER, label, labeller))
-    return out
+            peers.append(_shown(definition, r, PEER, label, labeller))
+    return own + industry + peers
 
 
 def _shown(definition: Definition, row: Row, series: str, name: str, labeller: PeerLabeller) -> Row:
-    shown = dict(row)
+    shown = {"series": series, **row, "party": name}
     del shown["scope"]
-    shown = {"series": series, **shown, "party": name}
     for column in definition.party_columns:
         value = shown.get(column)
         if value is not None:

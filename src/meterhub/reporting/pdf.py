@@ -16,9 +16,12 @@ and the content hash. Charts, chosen from the definition's shape:
   it has one) by dimension, one bar per series (own, industry, peers);
 * data files (no measures): the table only.
 
-Rendering uses matplotlib's Agg/PDF backends with one reused figure; the PDF's creation date is
-the day after the month (not the clock) and fonts are embedded as TrueType so text extracts.
-The same CSVs give the same bytes.
+Rendering uses matplotlib's PDF backend with one reused figure; the PDF's creation date is
+the day after the month (not the clock). Text is set in the PDF standard fonts (Helvetica and
+Courier, which every PDF reader has), so nothing is embedded and text extracts as written:
+embedding a TrueType font made each PDF about three times slower to draw, glyph by glyph. Text
+is therefore Windows-1252 (the standard fonts' encoding); a character outside it would print as
+"?". The same CSVs give the same bytes.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
 import os
 import textwrap
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -67,9 +72,13 @@ OWN_COLOUR: Final = "#1f5fa8"
 INDUSTRY_COLOUR: Final = "#7f7f7f"
 PEER_COLOURS: Final = ("#e3a33b", "#6aa84f", "#b35e9e", "#4fb0b8", "#c4513f", "#8c7a4f")
 RC: Final[dict[str, Any]] = {
-    "pdf.fonttype": 42,
+    "pdf.use14corefonts": True,
     "pdf.compression": 6,
-    "font.family": "DejaVu Sans",
+    "font.family": "sans-serif",
+    # Helvetica and Courier for the page; matplotlib's own DejaVu where it looks for a TrueType.
+    "font.sans-serif": ["Helvetica", "DejaVu Sans"],
+    "font.monospace": ["Courier", "DejaVu Sans Mono"],
+    "font.weight": "medium",  # the weight the standard fonts' metrics are filed under
     "font.size": 8,
     "axes.titlesize": 9,
     "axes.spines.top": False,
@@ -140,7 +149,11 @@ def _render(path: Path, manifest: dict[str, Any], tables: dict[str, list[Row]]) 
         "CreationDate": stamp,
         "ModDate": stamp,
     }
-    with matplotlib.rc_context(RC), PdfPages(path, metadata=metadata) as pdf:  # type: ignore[arg-type]
+    with (
+        matplotlib.rc_context(RC),  # type: ignore[arg-type]
+        _quiet_font_weights(),
+        PdfPages(path, metadata=metadata) as pdf,
+    ):
         fig = Figure(figsize=A4)
         pages = 0
 
@@ -172,6 +185,25 @@ def _render(path: Path, manifest: dict[str, Any], tables: dict[str, list[Row]]) 
     return pages
 
 
+class _FontWeightNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("findfont: Failed to find font weight")
+
+
+@contextmanager
+def _quiet_font_weights() -> Iterator[None]:
+    """Drop matplotlib's notice that a font was found in another weight than asked: the
+    standard fonts' metrics are filed as "medium" and matplotlib's own TrueType check (which
+    tick formatters run) finds DejaVu at 400; either way the font used is the one meant."""
+    logger = logging.getLogger("matplotlib.font_manager")
+    notice = _FontWeightNotice()
+    logger.addFilter(notice)
+    try:
+        yield
+    finally:
+        logger.removeFilter(notice)
+
+
 def _title_page(fig: Figure, manifest: dict[str, Any], definitions: list[dict[str, Any]]) -> None:
     roles = ", ".join(f"{r} ({noun_of_role(r)})" for r in manifest["roles"]) or "-"
     fig.text(0.08, 0.90, "Customer Analytics Report (MP176)", fontsize=20, weight="bold")
@@ -187,7 +219,7 @@ def _title_page(fig: Figure, manifest: dict[str, Any], definitions: list[dict[st
     y = 0.84
     for label, value in lines:
         fig.text(0.08, y, label, fontsize=9, color="#555555")
-        fig.text(0.32, y, value, fontsize=9, family="DejaVu Sans Mono" if "hash" in label else None)
+        fig.text(0.32, y, value, fontsize=9, family="monospace" if "hash" in label else None)
         y -= 0.025
     y -= 0.02
     fig.text(0.08, y, "Contents", fontsize=12, weight="bold")
@@ -234,7 +266,7 @@ def _definition_page(fig: Figure, d: dict[str, Any], rows: list[Row], *, new_sec
         0.912,
         f"{d['id']} v{d['version']}",
         fontsize=7.5,
-        family="DejaVu Sans Mono",
+        family="monospace",
         color="#555555",
     )
     fig.text(0.08, 0.90, textwrap.fill(d["description"], 115), fontsize=7.5, va="top")
@@ -429,7 +461,7 @@ def _distribution(ax: Axes, d: dict[str, Any], rows: list[Row], measures: list[s
     ax.invert_yaxis()
     ax.set_xlim(left=0)
     unit = "ms" if (worst or "").endswith("_ms") else ""
-    ax.set_xlabel(f"{unit}: bar from {'best' if best else '0'} to worst; | median; ◆ mean")
+    ax.set_xlabel(f"{unit}: bar from {'best' if best else '0'} to worst; | median; diamond mean")
     ax.set_title(
         "Distribution: " + ", ".join(_measure_title(d, m) for m in (best, median, mean, worst) if m)
     )
@@ -508,7 +540,7 @@ def _table(fig: Figure, d: dict[str, Any], rows: list[Row], top: float) -> None:
 
     fig.text(0.08, top, f"Rows ({len(rows)})", fontsize=9, weight="bold")
     text = "\n".join([line(columns), "-" * min(line_width, 220), *(line(c) for c in cells)])
-    fig.text(0.08, top - 0.012, text, fontsize=size, family="DejaVu Sans Mono", va="top")
+    fig.text(0.08, top - 0.012, text, fontsize=size, family="monospace", va="top")
     if omitted:
         fig.text(
             0.08,
@@ -570,7 +602,7 @@ def _methodology_page(
             y,
             f"{f['path']}  rows {f['rows']}  sha256 {f['sha256']}",
             fontsize=6.3,
-            family="DejaVu Sans Mono",
+            family="monospace",
             va="top",
             color="#333333",
         )

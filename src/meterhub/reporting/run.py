@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 import multiprocessing
+import operator
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -42,6 +43,8 @@ from meterhub.errors import InvalidInput
 from meterhub.reporting.definitions import Definition, Period, Registry, Sources
 from meterhub.reporting.disclosure import (
     DEFAULT_MIN_COHORT,
+    Cohorts,
+    Contributors,
     PeerLabeller,
     population,
     recipient_view,
@@ -141,11 +144,15 @@ class RowsByRole:
 @dataclass(frozen=True)
 class RunIndex:
     """What every recipient's files are cut from, worked out once per run: each party's roles,
-    the peer population, and each definition's rows by role and party."""
+    the peer population, each definition's rows by role and party, and (for the definitions
+    that show more than the recipient's own rows) its cohort sizes and each industry slice's
+    contributors."""
 
     roles: dict[str, set[str]]
     population: set[tuple[str, str]]
     rows: dict[str, RowsByRole]
+    cohorts: dict[str, Cohorts]
+    contributors: dict[str, Contributors]
 
     @classmethod
     def of(cls, suite: Registry, results: dict[str, list[Row]]) -> RunIndex:
@@ -154,10 +161,13 @@ class RunIndex:
             for r in rows:
                 if r["scope"] == "party":
                     roles[r["party"]].add(r["role"])
+        shared = [d for d in suite if d.disclosure != "own"]
         return cls(
             dict(roles),
             population(suite, results),
             {d.id: RowsByRole.of(results[d.id]) for d in suite},
+            {d.id: Cohorts.of(results[d.id]) for d in shared},
+            {d.id: Contributors.of(d, results[d.id]) for d in shared},
         )
 
     def candidates(
@@ -217,17 +227,14 @@ def bind_inputs(
 
 
 def _csv_bytes(definition: Definition, month: str, rows: list[Row]) -> bytes:
+    """The CSV of a recipient's rows (the csv module writes ``None`` as an empty field)."""
     columns = ["month", "series", *(c for c in definition.columns if c != "scope")]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    for r in rows:
-        writer.writerow(["" if v is None else v for v in (month, *(r[c] for c in columns[1:]))])
+    values = operator.itemgetter(*columns[1:])
+    writer.writerows((month, *values(r)) for r in rows)
     return buffer.getvalue().encode()
-
-
-def _series_order(row: Row) -> tuple[int, ...]:
-    return ({"own": 0, "industry": 1, "peer": 2}[row["series"]],)
 
 
 def definition_entry(d: Definition) -> dict[str, Any]:
@@ -290,10 +297,11 @@ def write_recipient(
             roles=roles,
             labeller=labeller,
             min_cohort=min_cohort,
+            cohorts=index.cohorts.get(d.id),
+            contributors=index.contributors.get(d.id),
         )
         if rows is None:
             continue
-        rows.sort(key=_series_order)
         data = _csv_bytes(d, period.label, rows)
         path = directory / f"{d.id}.csv"
         path.write_bytes(data)

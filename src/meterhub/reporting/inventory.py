@@ -38,6 +38,17 @@ OUT_OF_ESTATE: Final = frozenset({"Withdrawn", "Decommissioned"})
 GAS_DEVICE_TYPES: Final = frozenset({"GSME", "GPF"})
 ELECTRICITY_DEVICE_TYPES: Final = frozenset({"ESME"})
 ROLE_PRIORITY: Final = ("IS", "GS", "ES", "ED", "GT", "RSA", "OU")
+#: The device columns the snapshot carries as they are.
+DEVICE_ATTRIBUTES: Final = (
+    "device_id",
+    "device_type",
+    "manufacturer",
+    "model",
+    "firmware_version",
+    "smets_version",
+    "csp_region",
+    "status",
+)
 
 
 def _is_gas(device_type: str, mpxn: str | None) -> bool:
@@ -71,14 +82,7 @@ def device_snapshot(engine: Engine, *, on: date) -> pa.Table:
         }
         devices = conn.execute(
             select(
-                Device.device_id,
-                Device.device_type,
-                Device.manufacturer,
-                Device.model,
-                Device.firmware_version,
-                Device.smets_version,
-                Device.csp_region,
-                Device.status,
+                *(getattr(Device, name) for name in DEVICE_ATTRIBUTES),
                 Device.mpxn,
                 Device.comms_hub_id,
                 Device.owner_party_id,
@@ -87,43 +91,44 @@ def device_snapshot(engine: Engine, *, on: date) -> pa.Table:
             .order_by(Device.device_id)
         ).all()
 
+    # Positions in each device row, as selected above.
+    device_id, device_type = (
+        DEVICE_ATTRIBUTES.index("device_id"),
+        DEVICE_ATTRIBUTES.index("device_type"),
+    )
+    mpxn_at, hub_at, owner_at = range(len(DEVICE_ATTRIBUTES), len(DEVICE_ATTRIBUTES) + 3)
     hub_mpxn: dict[str, str] = {}
     for d in devices:
-        if d.mpxn and d.comms_hub_id:
-            hub_mpxn.setdefault(d.comms_hub_id, d.mpxn)
+        if d[mpxn_at] and d[hub_at]:
+            hub_mpxn.setdefault(d[hub_at], d[mpxn_at])
 
-    columns: dict[str, list[str | None]] = {f.name: [] for f in DEVICE_SNAPSHOT_SCHEMA}
-
-    def add(party_id: int, role: str, d: object, mpxn: str | None) -> None:
-        columns["party"].append(code_of[party_id])
-        columns["role"].append(role)
-        columns["mpxn"].append(mpxn)
-        for name in (
-            "device_id",
-            "device_type",
-            "manufacturer",
-            "model",
-            "firmware_version",
-            "smets_version",
-            "csp_region",
-            "status",
-        ):
-            columns[name].append(getattr(d, name))
-
-    for d in devices:
-        mpxn = d.mpxn
+    # One (device, party, role, meter point) per row of the snapshot, then each column at once.
+    picked: list[int] = []
+    parties: list[str | None] = []
+    role_of_row: list[str | None] = []
+    mpxns: list[str | None] = []
+    for i, d in enumerate(devices):
+        mpxn = d[mpxn_at]
         if mpxn is None:
-            mpxn = hub_mpxn.get(d.device_id if d.device_type == "CHF" else d.comms_hub_id or "")
+            mpxn = hub_mpxn.get(d[device_id] if d[device_type] == "CHF" else d[hub_at] or "")
         registration = registered.get(mpxn) if mpxn else None
         if registration is not None:
-            gas = _is_gas(d.device_type, mpxn)
+            gas = _is_gas(d[device_type], mpxn)
             supplier, network = registration
-            add(supplier, "GS" if gas else "IS", d, mpxn)
-            add(network, "GT" if gas else "ED", d, mpxn)
-        elif d.owner_party_id is not None:
-            held = roles.get(d.owner_party_id, [])
-            role = next((r for r in ROLE_PRIORITY if r in held), "OU")
-            add(d.owner_party_id, role, d, mpxn)
+            picked += (i, i)
+            parties += (code_of[supplier], code_of[network])
+            role_of_row += ("GS", "GT") if gas else ("IS", "ED")
+            mpxns += (mpxn, mpxn)
+        elif d[owner_at] is not None:
+            held = roles.get(d[owner_at], [])
+            picked.append(i)
+            parties.append(code_of[d[owner_at]])
+            role_of_row.append(next((r for r in ROLE_PRIORITY if r in held), "OU"))
+            mpxns.append(mpxn)
+    columns: dict[str, list[str | None]] = {"party": parties, "role": role_of_row, "mpxn": mpxns}
+    for position, name in enumerate(DEVICE_ATTRIBUTES):
+        columns[name] = [devices[i][position] for i in picked]
+    columns = {f.name: columns[f.name] for f in DEVICE_SNAPSHOT_SCHEMA}
     return pa.table(columns, schema=DEVICE_SNAPSHOT_SCHEMA)
 
 

@@ -337,11 +337,12 @@ def _series_colours(parties: Sequence[str], rows: list[Row]) -> dict[str, str]:
 
 def _parties(rows: list[Row]) -> list[str]:
     """Series labels in file order (own, industry, peers), at most ``MAX_SERIES``."""
-    seen: list[str] = []
+    seen: dict[str, None] = {}
     for r in rows:
-        if r["party"] not in seen:
-            seen.append(r["party"])
-    return seen[:MAX_SERIES]
+        seen.setdefault(r["party"])
+        if len(seen) == MAX_SERIES:
+            break
+    return list(seen)
 
 
 def _legend(ax: Axes, entries: int) -> None:
@@ -396,13 +397,18 @@ def _category(r: Row, d: dict[str, Any]) -> str:
 def _bars(ax: Axes, d: dict[str, Any], rows: list[Row], measures: list[str]) -> bool:
     measure = _headline(d, measures)
     parties = _parties(rows)
-    categories: list[str] = []
+    shown = set(parties)
+    # The first MAX_CATEGORIES categories in file order, and each one's value per series.
+    categories: dict[str, None] = {}
+    values: dict[tuple[str, str], float | None] = {}
     for r in rows:
         c = _category(r, d)
         if c not in categories:
-            categories.append(c)
-    categories = categories[:MAX_CATEGORIES]
-    values = {(_category(r, d), r["party"]): _num(r.get(measure)) for r in rows}
+            if len(categories) == MAX_CATEGORIES:
+                continue
+            categories[c] = None
+        if r["party"] in shown:
+            values[(c, r["party"])] = _num(r.get(measure))
     colours = _series_colours(parties, rows)
     width = 0.8 / len(parties)
     for i, p in enumerate(parties):

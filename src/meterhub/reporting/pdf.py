@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -109,7 +110,14 @@ def render_recipient_pdf(directory: Path, path: Path | None = None) -> PdfReport
     manifest: dict[str, Any] = json.loads(manifest_path.read_text())
     manifest.pop("pdf", None)
     path = path or directory.parent / pdf_name(manifest["recipient"], manifest["month"])
-    tables = {f["path"]: _read_csv(directory / f["path"]) for f in manifest["files"]}
+    # A data file (no measures) only shows its first rows; a chart needs every row.
+    charted = {f"{d['id']}@v{d['version']}" for d in manifest["definitions"] if d["measures"]}
+    tables = {
+        f["path"]: _read_csv(
+            directory / f["path"], limit=None if f["definition"] in charted else TABLE_ROWS
+        )
+        for f in manifest["files"]
+    }
     pages = _render(path, manifest, tables)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     manifest["pdf"] = {
@@ -122,9 +130,10 @@ def render_recipient_pdf(directory: Path, path: Path | None = None) -> PdfReport
     return PdfReport(path, digest, pages)
 
 
-def _read_csv(path: Path) -> list[Row]:
+def _read_csv(path: Path, *, limit: int | None = None) -> list[Row]:
+    """The file's rows (its first ``limit``)."""
     with path.open(newline="") as f:
-        return list(csv.DictReader(f))
+        return list(itertools.islice(csv.DictReader(f), limit))
 
 
 def _creation_date(manifest: dict[str, Any]) -> datetime:
@@ -176,7 +185,13 @@ def _render(path: Path, manifest: dict[str, Any], tables: dict[str, list[Row]]) 
         section = ""
         for d in ordered:
             entry = file_of[f"{d['id']}@v{d['version']}"]
-            _definition_page(fig, d, tables[entry["path"]], new_section=d["report"] != section)
+            _definition_page(
+                fig,
+                d,
+                tables[entry["path"]],
+                total=entry["rows"],
+                new_section=d["report"] != section,
+            )
             section = d["report"]
             emit()
         for chunk in _methodology_chunks(manifest, ordered, file_of):
@@ -246,7 +261,11 @@ def _title_page(fig: Figure, manifest: dict[str, Any], definitions: list[dict[st
     fig.text(0.08, y, textwrap.fill(note, 110), fontsize=8, va="top", color="#333333")
 
 
-def _definition_page(fig: Figure, d: dict[str, Any], rows: list[Row], *, new_section: bool) -> None:
+def _definition_page(
+    fig: Figure, d: dict[str, Any], rows: list[Row], *, total: int, new_section: bool
+) -> None:
+    """One definition's page: ``rows`` are the file's rows (a data file's first ones only),
+    ``total`` how many it holds."""
     report = REPORT_TITLES.get(d["report"], d["report"])
     if new_section:
         fig.text(
@@ -282,7 +301,7 @@ def _definition_page(fig: Figure, d: dict[str, Any], rows: list[Row], *, new_sec
             table_top = 0.44
         else:
             fig.delaxes(ax)
-    _table(fig, d, rows, table_top)
+    _table(fig, d, rows, table_top, total=total)
 
 
 # ---- charts ------------------------------------------------------------------------------
@@ -522,7 +541,7 @@ def _cell(value: str, measure: bool) -> str:
     return f"{v:,.4f}".rstrip("0").rstrip(".") if "." in value else f"{int(v):,}"
 
 
-def _table(fig: Figure, d: dict[str, Any], rows: list[Row], top: float) -> None:
+def _table(fig: Figure, d: dict[str, Any], rows: list[Row], top: float, *, total: int) -> None:
     columns = [c for c in rows[0] if c not in ("month", "series", "role")]
     shown = rows[:TABLE_ROWS]
     measures = {m["name"] for m in d["measures"]}
@@ -544,7 +563,7 @@ def _table(fig: Figure, d: dict[str, Any], rows: list[Row], top: float) -> None:
             for v, w in zip(values, widths, strict=True)
         )
 
-    fig.text(0.08, top, f"Rows ({len(rows)})", fontsize=9, weight="bold")
+    fig.text(0.08, top, f"Rows ({total})", fontsize=9, weight="bold")
     text = "\n".join([line(columns), "-" * min(line_width, 220), *(line(c) for c in cells)])
     fig.text(0.08, top - 0.012, text, fontsize=size, family="monospace", va="top")
     if omitted:
@@ -555,11 +574,11 @@ def _table(fig: Figure, d: dict[str, Any], rows: list[Row], top: float) -> None:
             fontsize=7,
             color="#555555",
         )
-    if len(rows) > TABLE_ROWS:
+    if total > TABLE_ROWS:
         fig.text(
             0.08,
             0.05,
-            f"… and {len(rows) - TABLE_ROWS} more rows in {d['id']}.csv",
+            f"… and {total - TABLE_ROWS} more rows in {d['id']}.csv",
             fontsize=7.5,
             color="#555555",
         )

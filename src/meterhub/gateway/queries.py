@@ -6,8 +6,9 @@ scoped to the actor's party: a request or message of another party is a ``NotFou
 ``PermissionDenied``, so nobody learns that it exists. Requests and alerts are the *party's*,
 not only the user's: a supplier's operations team works its requests and alerts together,
 whichever of its users (or systems) sent them. Delivery stays per user: a response or alert is
-pushed to, and polled by, the user who sent the request (``OutboundMessage.user_id``); the pages
-say whom.
+pushed to, and polled by, the user it is owed to (``OutboundMessage.user_id``): the sender of
+the request, except N16 and N42, owed to a user of the meter point's network operator (who sees
+the supplier's request ID in the alert but cannot open that request); the pages say whom.
 
 Lists are keyset-paginated newest first (requests on ``(received_at, id)``, alerts on ``id``,
 the order the hub owed them), so a page is as cheap at the millionth row as at the first.
@@ -422,6 +423,9 @@ class AlertFilter:
 class AlertRow:
     message: OutboundMessage
     recipient: str  # username of the user it is owed to
+    # Whether the request that raised it (if any) is the party's own: an N16 or N42 reaches
+    # the network operator for a supplier's request, whose timeline the operator cannot open.
+    own_request: bool = True
 
 
 @dataclass(frozen=True)
@@ -430,10 +434,11 @@ class AlertPage:
     next_cursor: str | None
 
 
-def _alerts(actor: Actor, flt: AlertFilter) -> Select[OutboundMessage, str]:
+def _alerts(actor: Actor, flt: AlertFilter) -> Select[OutboundMessage, str, int | None]:
     stmt = (
-        select(OutboundMessage, User.username)
+        select(OutboundMessage, User.username, ServiceRequest.party_id)
         .join(User, User.id == OutboundMessage.user_id)
+        .outerjoin(ServiceRequest, ServiceRequest.id == OutboundMessage.service_request_id)
         .where(OutboundMessage.kind == "alert", _party_clause(actor, OutboundMessage.party_id))
     )
     if flt.code:
@@ -464,8 +469,7 @@ def list_alerts(
         stmt = stmt.where(OutboundMessage.id > last if oldest_first else OutboundMessage.id < last)
     order = OutboundMessage.id if oldest_first else OutboundMessage.id.desc()
     rows = [
-        AlertRow(message=m, recipient=u)
-        for m, u in session.execute(stmt.order_by(order).limit(limit + 1))
+        _alert_row(m, u, p) for m, u, p in session.execute(stmt.order_by(order).limit(limit + 1))
     ]
     if len(rows) > limit:
         rows = rows[:limit]
@@ -494,7 +498,12 @@ def get_alert(session: Session, *, actor: Actor, message_id: int) -> AlertRow:
     ).first()
     if row is None:
         raise NotFound(f"no alert {message_id}")
-    return AlertRow(message=row[0], recipient=row[1])
+    return _alert_row(row[0], row[1], row[2])
+
+
+def _alert_row(message: OutboundMessage, recipient: str, request_party: int | None) -> AlertRow:
+    own = request_party is None or request_party == message.party_id
+    return AlertRow(message=message, recipient=recipient, own_request=own)
 
 
 # ---------------------------------------------------------------- callback URL

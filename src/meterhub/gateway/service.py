@@ -24,7 +24,7 @@ import hashlib
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text
@@ -42,7 +42,9 @@ from meterhub.gateway.entitlement import entitled
 from meterhub.gateway.models import Callback, OutboundMessage, RequestCounter, ServiceRequest
 from meterhub.gateway.xml import DuisRequest
 from meterhub.inventory.models import Device
-from meterhub.parties.models import User
+from meterhub.kit.ids import fuel_of
+from meterhub.parties.models import User, UserRole
+from meterhub.registration.service import registered_parties_on
 
 # SRVs that may reach a device before it is commissioned (install and commission, DOMAIN.md).
 COMMISSIONING_SRVS = frozenset({"8.11", "8.1.1", "6.21", "8.7.1", "8.7.2", "6.20.1", "6.20.2"})
@@ -369,8 +371,10 @@ def _owe(
     xml: bytes,
     kind: str = "response",
     device_id: str | None = None,
+    recipient_role: str | None = None,
 ) -> OutboundMessage:
-    """Owe ``user`` a message (its id is the user's polling cursor: see ``lock_cursors``)."""
+    """Owe ``user`` a message (its id is the user's polling cursor: see ``lock_cursors``);
+    ``recipient_role`` when it is addressed to the user in another role than the request's."""
     lock_cursors(session, [user.id])
     has_callback = session.get(Callback, user.id) is not None
     message = OutboundMessage(
@@ -385,9 +389,45 @@ def _owe(
         xml=xml.decode(),
         push_state="pending" if has_callback else "none",
         next_attempt_at=now if has_callback else None,
+        recipient_role=recipient_role,
     )
     session.add(message)
     return message
+
+
+#: DCC alerts that follow a request but are addressed to the meter point's network operator,
+#: as the simulated network addresses them: MP176 reports N42 within 7 days of N16 to network
+#: operators, split by the supplier whose request raised the N16.
+NETWORK_OPERATOR_ALERTS = frozenset({"N16", "N42"})
+GAS_DEVICE_TYPES = frozenset({"GSME", "GPF"})
+
+
+def network_operator_recipient(
+    session: Session, row: ServiceRequest, day: date
+) -> tuple[User, str] | None:
+    """The user (first active one, by id) of the network operator registered on ``day`` to the
+    request's device's meter point, in role ``ED`` (``GT`` for gas), with that role; ``None``
+    when the device has no registered meter point or the operator no such user."""
+    device = session.get(Device, row.device_id) if row.device_id else None
+    if device is None or device.mpxn is None:
+        return None
+    parties = registered_parties_on(session, mpxn=device.mpxn, day=day)
+    if parties is None:
+        return None
+    gas = device.device_type in GAS_DEVICE_TYPES or fuel_of(device.mpxn) == "gas"
+    role = "GT" if gas else "ED"
+    user = session.scalars(
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(
+            User.party_id == parties.network_operator_party_id,
+            User.active.is_(True),
+            UserRole.role == role,
+        )
+        .order_by(User.id)
+        .limit(1)
+    ).first()
+    return (user, role) if user is not None else None
 
 
 def release_due(session: Session, *, now: datetime, limit: int = 500) -> int:
@@ -417,8 +457,19 @@ def release_due(session: Session, *, now: datetime, limit: int = 500) -> int:
         row.failure_reason = plan.get("failure_reason")
         _owe(session, row, user, code, at, _response_xml(row, code, at, None, from_device=True))
         for alert in plan.get("alerts", []):
-            xml = _alert_xml(session, row, str(alert), at)
-            _owe(session, row, user, str(alert), at, xml, kind="alert")
+            code = str(alert)
+            xml = _alert_xml(session, row, code, at)
+            # N16/N42 go to the network operator; with none to receive them, to the sender.
+            found = (
+                network_operator_recipient(session, row, at.date())
+                if code in NETWORK_OPERATOR_ALERTS
+                else None
+            )
+            if found is None:
+                _owe(session, row, user, code, at, xml, kind="alert")
+            else:
+                operator, role = found
+                _owe(session, row, operator, code, at, xml, kind="alert", recipient_role=role)
         released += 1
     session.flush()
     return released

@@ -162,7 +162,10 @@ def _export_requests(
             "alert",
             message.created_at,
             LIVE_BIT | ALERT_BIT | message.id,
+            # Owned by the party it was owed to, in the role it was addressed to (an N16 or
+            # N42 reaches the network operator as ED or GT), else the request's.
             originator_party=party_codes.get(message.party_id),
+            originator_role=message.recipient_role or request.role,
             alert_code=message.code,
         )
     files = writer.write(columns, part=f"live-{rows[0].id}-{rows[-1].id}")

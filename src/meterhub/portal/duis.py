@@ -365,6 +365,7 @@ def request_page(ref: str, request: Request, db: DbSession, me: CurrentUser) -> 
 def alert_row(a: queries.AlertRow) -> dict[str, Any]:
     view = message_view(a.message)
     view["recipient"] = a.recipient
+    view["own_request"] = a.own_request
     return view
 
 

@@ -51,6 +51,15 @@ def _queued(session: Session, e: Estate, srv: str, counter: int, alerts: list[st
     return row.id
 
 
+def _commissioned_with_n16(session: Session, settings: Settings) -> tuple[Estate, int]:
+    """A supplier's 8.1.1 to its meter, answered with I0 and an N16, released."""
+    e = build_estate(session)
+    commission = _queued(session, e, "8.1.1", 1, ["N16"])
+    with session_scope(settings.database_url) as s:
+        assert release_due(s, now=utcnow()) == 1
+    return e, commission
+
+
 def _owed(session: Session, request_pk: int) -> list[tuple[str, int, int, str | None]]:
     return [
         (m.code, m.user_id, m.party_id, m.recipient_role)
@@ -99,10 +108,7 @@ class TestAlertRecipients:
     def test_the_operator_polls_the_n16_and_the_supplier_does_not(
         self, session: Session, client: TestClient, settings: Settings
     ) -> None:
-        e = build_estate(session)
-        _queued(session, e, "8.1.1", 1, ["N16"])
-        with session_scope(settings.database_url) as s:
-            release_due(s, now=utcnow())
+        e, _ = _commissioned_with_n16(session, settings)
 
         def polled(headers: dict[str, str]) -> list[tuple[str, str]]:
             r = client.get("/api/v1/duis/messages", headers=headers)
@@ -115,10 +121,7 @@ class TestAlertRecipients:
     def test_the_operators_alert_page_names_the_request_without_opening_it(
         self, session: Session, client: TestClient, settings: Settings
     ) -> None:
-        e = build_estate(session)
-        commission = _queued(session, e, "8.1.1", 1, ["N16"])
-        with session_scope(settings.database_url) as s:
-            release_due(s, now=utcnow())
+        e, commission = _commissioned_with_n16(session, settings)
         alert_id = session.scalar(select(OutboundMessage.id).where(OutboundMessage.code == "N16"))
         log_in(client, e.dno_login)
         page = client.get(f"/portal/alerts/{alert_id}")
@@ -135,13 +138,10 @@ class TestAlertRecipients:
     def test_the_lake_owns_the_n16_by_the_operator_as_ed_and_keeps_the_supplier_in_reach(
         self, session: Session, settings: Settings, tmp_path: Path
     ) -> None:
-        e = build_estate(session)
-        commission = _queued(session, e, "8.1.1", 1, ["N16"])
-        with session_scope(settings.database_url) as s:
-            release_due(s, now=utcnow())
+        e, commission = _commissioned_with_n16(session, settings)
         with session_scope(settings.database_url) as s:
             export_pending(s, writer=EventLakeWriter(tmp_path), now=utcnow())
-        rows = duckdb.sql(
+        rows = duckdb.connect().execute(
             f"SELECT kind, originator_party, originator_role, request_id, alert_code "
             f"FROM read_parquet('{events_glob(tmp_path)}', hive_partitioning=true) "
             f"ORDER BY event_time, kind"

@@ -38,16 +38,9 @@ OUT_OF_ESTATE: Final = frozenset({"Withdrawn", "Decommissioned"})
 GAS_DEVICE_TYPES: Final = frozenset({"GSME", "GPF"})
 ELECTRICITY_DEVICE_TYPES: Final = frozenset({"ESME"})
 ROLE_PRIORITY: Final = ("IS", "GS", "ES", "ED", "GT", "RSA", "OU")
-#: The device columns the snapshot carries as they are.
-DEVICE_ATTRIBUTES: Final = (
-    "device_id",
-    "device_type",
-    "manufacturer",
-    "model",
-    "firmware_version",
-    "smets_version",
-    "csp_region",
-    "status",
+#: The device columns the snapshot carries as the database holds them (the rest it works out).
+DEVICE_ATTRIBUTES: Final = tuple(
+    n for n in DEVICE_SNAPSHOT_SCHEMA.names if n not in ("party", "role", "mpxn")
 )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from meterhub.reporting.pdf import render_recipient_pdf
+from meterhub.reporting.pdf import TABLE_ROWS, render_recipient_pdf
 from meterhub.reporting.run import RunResult, run_reports
 from tests.reporting.scenario import ELECTRICITY_SUPPLIERS, GAS_SUPPLIERS, MONTH, NETWORK
 
@@ -100,3 +100,25 @@ def test_pages_render_and_are_not_blank(reports: RunResult, tmp_path: Path) -> N
         with Image.open(page) as image:
             low, high = image.convert("L").getextrema()
         assert low < 128 and high > 200, f"{page.name} is blank"
+
+
+def test_a_data_files_page_shows_its_first_rows_and_counts_them_all(
+    reports: RunResult, tmp_path: Path
+) -> None:
+    # A copy of a report whose device data file holds more rows than a page shows.
+    report = tmp_path / "ESUP1"
+    shutil.copytree(reports.report_for("ESUP1").directory, report)
+    data = report / "inventory.devices.csv"
+    header, first, *_ = data.read_text().splitlines()
+    cells = first.split(",")
+    rows = [",".join([*cells[:4], f"DEVICE-{i:04d}", *cells[5:]]) for i in range(TABLE_ROWS + 12)]
+    data.write_text("\n".join([header, *rows]) + "\n")
+    manifest = json.loads((report / "manifest.json").read_text())
+    next(f for f in manifest["files"] if f["path"] == data.name)["rows"] = len(rows)
+    (report / "manifest.json").write_text(json.dumps(manifest))
+
+    text = " ".join(text_of(render_recipient_pdf(report, tmp_path / "big.pdf").path).split())
+    assert f"Rows ({TABLE_ROWS + 12})" in text
+    assert "… and 12 more rows in inventory.devices.csv" in text
+    assert f"DEVICE-{TABLE_ROWS - 1:04d}" in text  # the last row the page shows
+    assert f"DEVICE-{TABLE_ROWS:04d}" not in text  # the first it leaves to the CSV

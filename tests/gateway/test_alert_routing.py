@@ -141,11 +141,15 @@ class TestAlertRecipients:
         e, commission = _commissioned_with_n16(session, settings)
         with session_scope(settings.database_url) as s:
             export_pending(s, writer=EventLakeWriter(tmp_path), now=utcnow())
-        rows = duckdb.connect().execute(
-            f"SELECT kind, originator_party, originator_role, request_id, alert_code "
-            f"FROM read_parquet('{events_glob(tmp_path)}', hive_partitioning=true) "
-            f"ORDER BY event_time, kind"
-        ).fetchall()
+        rows = (
+            duckdb.connect()
+            .execute(
+                f"SELECT kind, originator_party, originator_role, request_id, alert_code "
+                f"FROM read_parquet('{events_glob(tmp_path)}', hive_partitioning=true) "
+                f"ORDER BY event_time, kind"
+            )
+            .fetchall()
+        )
         by_kind = {kind: (party, role, rid, code) for kind, party, role, rid, code in rows}
         assert by_kind["alert"] == (e.dno.code, "ED", commission, "N16")
         # The N16's request_id leads to the request's received row: the supplier behind it.

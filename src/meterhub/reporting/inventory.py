@@ -125,18 +125,21 @@ def device_snapshot(engine: Engine, *, on: date) -> pa.Table:
     return pa.table(columns, schema=DEVICE_SNAPSHOT_SCHEMA)
 
 
-def write_device_snapshot(engine: Engine, *, on: date, path: Path) -> int:
-    """Export the snapshot to ``path`` (Parquet); returns how many rows it holds."""
-    table = device_snapshot(engine, on=on)
+def _write(table: pa.Table, path: Path) -> int:
+    """Write ``table`` to ``path`` (Parquet, parent folders made); returns its row count."""
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path)
     return int(table.num_rows)
 
 
+def write_device_snapshot(engine: Engine, *, on: date, path: Path) -> int:
+    """Export the snapshot to ``path`` (Parquet); returns how many rows it holds."""
+    return _write(device_snapshot(engine, on=on), path)
+
+
 def write_empty_snapshot(path: Path) -> None:
     """For a run with no database (lake only): inventory reports come out empty."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(DEVICE_SNAPSHOT_SCHEMA.empty_table(), path)
+    _write(DEVICE_SNAPSHOT_SCHEMA.empty_table(), path)
 
 
 def forecast_snapshot(engine: Engine, *, month: str) -> pa.Table:
@@ -160,13 +163,9 @@ def forecast_snapshot(engine: Engine, *, month: str) -> pa.Table:
 
 def write_forecast_snapshot(engine: Engine, *, month: str, path: Path) -> int:
     """Export the month's forecasts to ``path`` (Parquet); returns how many rows it holds."""
-    table = forecast_snapshot(engine, month=month)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path)
-    return int(table.num_rows)
+    return _write(forecast_snapshot(engine, month=month), path)
 
 
 def write_empty_forecasts(path: Path) -> None:
     """For a run with no database: the forecast measure then shows installs against nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(FORECAST_SNAPSHOT_SCHEMA.empty_table(), path)
+    _write(FORECAST_SNAPSHOT_SCHEMA.empty_table(), path)

@@ -133,11 +133,11 @@ def build_database(url: str, *, devices: int, users: int, requests: int) -> Work
     from sqlalchemy import insert
 
     from meterhub.audit.service import Actor
-    from meterhub.db.migrate import upgrade
     from meterhub.db.session import get_engine, session_scope
     from meterhub.inventory.models import Device
     from meterhub.kit.clock import utcnow
     from meterhub.kit.ids import make_mpan
+    from meterhub.migrations.run import upgrade
     from meterhub.parties import service as parties
     from meterhub.registration.models import MeterPoint, Registration
 

@@ -32,7 +32,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-from meterhub.db.migrate import upgrade
 from meterhub.demo.estate import (
     DEVICE_COLUMNS,
     DEVICE_HISTORY_COLUMNS,
@@ -41,6 +40,7 @@ from meterhub.demo.estate import (
     Estate,
     Row,
 )
+from meterhub.migrations.run import upgrade
 
 METERHUB = str(Path(sys.executable).with_name("meterhub"))
 TABLES = (

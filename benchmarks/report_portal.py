@@ -41,10 +41,10 @@ from pathlib import Path
 import duckdb
 
 from meterhub.audit.service import Actor
-from meterhub.db.migrate import upgrade
 from meterhub.db.session import get_engine, get_sessionmaker
 from meterhub.lake.simulate import simulate_traffic
 from meterhub.lake.writer import events_glob
+from meterhub.migrations.run import upgrade
 from meterhub.parties import service as parties
 from meterhub.reporting.cube import REQUESTS, build_cube, cube_days
 from meterhub.reporting.explore import BREAKDOWNS, CubeReader, ExploreQuery, explore

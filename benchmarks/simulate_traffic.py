@@ -35,9 +35,7 @@ import numpy as np
 import pyarrow as pa
 from sqlalchemy import Engine, text
 
-from meterhub.db.migrate import upgrade
 from meterhub.db.session import get_engine
-from meterhub.gateway.network import NetworkModel
 from meterhub.kit.ids import make_mpan
 from meterhub.lake import schema as S
 from meterhub.lake.simulate import (
@@ -48,6 +46,8 @@ from meterhub.lake.simulate import (
     simulate_traffic,
 )
 from meterhub.lake.writer import EventLakeWriter
+from meterhub.migrations.run import upgrade
+from meterhub.network.model import NetworkModel
 
 SUPPLIERS = [("BGAS", 0.30), ("OCTO", 0.25), ("EDFE", 0.15), ("EONX", 0.12), ("SPWR", 0.10)]
 SUPPLIERS += [("SMAL", 0.05), ("TINY", 0.03)]

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from meterhub.app import create_app
 from meterhub.config import Settings, get_settings
-from meterhub.db.migrate import upgrade
 from meterhub.db.session import get_engine, get_sessionmaker
+from meterhub.migrations.run import upgrade
 
 TEST_URL = os.environ.get("METERHUB_TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_URL.startswith("postgresql")

@@ -28,7 +28,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.duis_intake.open()
     worker = None
     if app.state.settings.run_worker:
-        from meterhub.gateway.tasks import Worker
+        from meterhub.jobs.worker import Worker
 
         worker = Worker(app.state.settings)
         worker.start()

@@ -15,8 +15,8 @@ from typer.testing import CliRunner, Result
 from meterhub.audit.models import AuditEntry
 from meterhub.cli.main import app
 from meterhub.config import Settings, get_settings
-from meterhub.db.migrate import current_revision
 from meterhub.db.session import get_engine
+from meterhub.migrations.run import current_revision
 from meterhub.parties import service
 from meterhub.parties.models import Party
 

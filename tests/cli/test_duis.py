@@ -21,9 +21,9 @@ from meterhub.app import create_app
 from meterhub.cli import duis
 from meterhub.cli.main import app
 from meterhub.config import Settings
-from meterhub.gateway.network import NetworkModel
 from meterhub.gateway.service import _seeded
 from meterhub.inventory.models import Device
+from meterhub.network.model import NetworkModel
 from tests.factories import (
     Login,
     make_api_login,

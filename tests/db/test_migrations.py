@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 import meterhub
 from meterhub.db.base import Base
-from meterhub.db.migrate import alembic_config, current_revision, upgrade
 from meterhub.db.session import get_engine, get_sessionmaker
+from meterhub.migrations.run import alembic_config, current_revision, upgrade
 from meterhub.parties.models import Party
 from tests.factories import make_party
 
@@ -46,11 +46,11 @@ class TestMigrations:
         assert diff == []
 
     def test_every_models_module_is_known_to_alembic(self) -> None:
-        """``meterhub.db.models`` (what the migrations environment imports) must pull in every
-        domain's tables, or autogenerate would not see them."""
+        """``meterhub.migrations.models`` (what the migrations environment imports) must pull in
+        every domain's tables, or autogenerate would not see them."""
         code = (
             "import importlib, sys\n"
-            "from meterhub.db.models import Base\n"
+            "from meterhub.migrations.models import Base\n"
             "known = set(Base.metadata.tables)\n"
             "for name in sys.argv[1:]:\n"
             "    importlib.import_module(name)\n"

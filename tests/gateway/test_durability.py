@@ -45,9 +45,9 @@ from sqlalchemy.orm import Session
 from meterhub.config import Settings
 from meterhub.db.session import session_scope
 from meterhub.gateway.models import OutboundMessage, ServiceRequest
-from meterhub.gateway.network import NetworkModel
 from meterhub.gateway.service import _seeded
 from meterhub.inventory.models import Device
+from meterhub.network.model import NetworkModel
 from tests.factories import (
     Login,
     make_api_login,

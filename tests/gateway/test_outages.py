@@ -24,14 +24,14 @@ from meterhub.config import Settings
 from meterhub.db.session import session_scope
 from meterhub.gateway.messages import response_datetime
 from meterhub.gateway.models import OutageClock, OutboundMessage, PowerOutage
-from meterhub.gateway.network import REGIONS, NetworkModel, NetworkProfile
 from meterhub.gateway.outages import sweep_outages
-from meterhub.gateway.tasks import run_once
 from meterhub.gateway.xml import XsdValidator
 from meterhub.inventory import service as inventory
+from meterhub.jobs.worker import run_once
 from meterhub.kit.clock import as_utc
 from meterhub.lake.export import export_pending
 from meterhub.lake.writer import EventLakeWriter, events_glob
+from meterhub.network.model import REGIONS, NetworkModel, NetworkProfile
 from meterhub.parties.models import Party
 from tests.factories import (
     SYSTEM,

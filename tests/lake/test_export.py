@@ -77,7 +77,7 @@ class TestExportPending:
     def test_worker_exports_to_the_configured_lake(
         self, session: Session, client: TestClient, settings: Settings, tmp_path: Path
     ) -> None:
-        from meterhub.gateway.tasks import export_to_lake
+        from meterhub.jobs.worker import export_to_lake
 
         e = build_estate(session)
         headers = {**e.supplier_login.headers, **XML}

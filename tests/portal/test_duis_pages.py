@@ -20,9 +20,9 @@ from meterhub.audit.models import AuditEntry
 from meterhub.config import Settings
 from meterhub.db.session import session_scope
 from meterhub.gateway.models import Callback, OutboundMessage, ServiceRequest
-from meterhub.gateway.network import Delivery
 from meterhub.gateway.service import release_due
 from meterhub.kit.clock import utcnow
+from meterhub.network.model import Delivery
 from tests.factories import Login, make_login
 from tests.gateway.duis_factories import duis_id, hub_return, read_registers
 from tests.portal.conftest import TwoSuppliers, csrf_from, log_in

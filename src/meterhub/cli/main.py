@@ -21,7 +21,7 @@ app.add_typer(db_app, name="db")
 @friendly_errors
 def db_upgrade(revision: str = typer.Argument("head", help="Alembic revision")) -> None:
     """Create or migrate the database named by METERHUB_DATABASE_URL."""
-    from meterhub.db.migrate import current_revision, upgrade
+    from meterhub.migrations.run import current_revision, upgrade
 
     url = get_settings().database_url
     upgrade(url, revision)

@@ -34,8 +34,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Simulate requests, responses and alerts over the estate in the database."""
         from meterhub.db.session import get_engine
-        from meterhub.gateway.network import NetworkModel, NetworkProfile
         from meterhub.lake.simulate import simulate_traffic
+        from meterhub.network.model import NetworkModel, NetworkProfile
 
         try:
             first = datetime.strptime(start, "%Y-%m-%d").date() if start else date.today()

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from meterhub.api.deps import ApiUser, CurrentUser, DbSession, authorization_of
+from meterhub.api.deps import CurrentUser, DbSession, authorization_of
 from meterhub.errors import NotFound
 from meterhub.gateway import intake, service
 from meterhub.gateway.models import Callback, OutboundMessage, ServiceRequest
@@ -34,6 +34,7 @@ from meterhub.gateway.schemas import (
 from meterhub.gateway.xml import DuisRejected, request_to_xml
 from meterhub.kit.clock import utcnow
 from meterhub.parties.models import User
+from meterhub.parties.service import ApiUser
 
 router = APIRouter(prefix="/duis", tags=["duis"])
 

@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from meterhub.api.deps import ApiUser, _token_from_header, current_api_user_from_header
 from meterhub.api.errors import error_response
 from meterhub.db.session import get_engine
 from meterhub.errors import MeterhubError, PayloadTooLarge, Unavailable
@@ -45,6 +44,7 @@ from meterhub.gateway import service
 from meterhub.gateway.runtime import GatewayRuntime
 from meterhub.gateway.xml import DuisRejected, DuisRequest, parse_then_validate
 from meterhub.kit.clock import utcnow
+from meterhub.parties.service import ApiUser, api_user_for_header, token_from_header
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ class Intake:
                 user = users.get(item.authorization)
                 if user is None:
                     try:
-                        user = current_api_user_from_header(session, item.authorization)
+                        user = api_user_for_header(session, item.authorization)
                     except MeterhubError as refused:  # unknown token: nothing is stored
                         user = refused
                     users[item.authorization] = user
@@ -318,7 +318,7 @@ async def handle_duis_xml(
     runtime: GatewayRuntime, intake: Intake, authorization: str, raw: bytes
 ) -> Reply:
     """``POST /api/v1/duis`` after the body is read: parse, store (group commit), answer."""
-    _token_from_header(authorization)  # no credentials at all: no parse, no write lock
+    token_from_header(authorization)  # no credentials at all: no parse, no write lock
     parsed = parse(runtime, raw)
     return reply_for(await intake.submit(authorization, raw, parsed))
 

@@ -46,9 +46,9 @@ from sqlalchemy.orm import Session, aliased
 
 from meterhub.gateway import messages
 from meterhub.gateway.models import Callback, OutageClock, OutboundMessage, PowerOutage
-from meterhub.gateway.network import NetworkModel, PlannedOutage
 from meterhub.gateway.service import lock_cursors
 from meterhub.inventory.models import Device
+from meterhub.network.model import NetworkModel, PlannedOutage
 from meterhub.parties.models import User, UserRole
 from meterhub.registration.service import registered_parties_on
 

@@ -50,7 +50,7 @@ class GatewayRuntime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GatewayRuntime:
-        from meterhub.gateway.network import NetworkModel, NetworkProfile
+        from meterhub.network.model import NetworkModel, NetworkProfile
 
         validator = None
         if settings.duis_schema_dir:

@@ -32,7 +32,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from meterhub.api.deps import ApiUser
 from meterhub.audit.service import Actor
 from meterhub.db.direct import Direct
 from meterhub.gateway import effects
@@ -44,6 +43,7 @@ from meterhub.gateway.xml import DuisRequest
 from meterhub.inventory.models import Device
 from meterhub.kit.ids import fuel_of
 from meterhub.parties.models import User, UserRole
+from meterhub.parties.service import ApiUser
 from meterhub.registration.service import registered_parties_on
 
 # SRVs that may reach a device before it is commissioned (install and commission, DOMAIN.md).

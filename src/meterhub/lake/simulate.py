@@ -54,10 +54,10 @@ import pyarrow.compute as pc
 from sqlalchemy import Engine, Select, and_, or_, select
 
 from meterhub.errors import InvalidInput
-from meterhub.gateway.network import NON_DEVICE_SRVS, OUTCOMES, REGIONS, NetworkModel
 from meterhub.inventory.models import Device
 from meterhub.lake import schema as S
 from meterhub.lake.writer import EventLakeWriter
+from meterhub.network.model import NON_DEVICE_SRVS, OUTCOMES, REGIONS, NetworkModel
 from meterhub.parties.models import AgentAppointment, Party
 from meterhub.registration.models import Registration
 

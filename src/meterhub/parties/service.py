@@ -10,15 +10,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record
+from meterhub.db.direct import Direct
 from meterhub.errors import (
     Conflict,
     InvalidInput,
+    NotAuthenticated,
     NotFound,
     OverlappingPeriod,
     PermissionDenied,
@@ -360,3 +363,74 @@ def suppliers_represented_by(session: Session, *, agent_party_id: int, day: date
         or_(AgentAppointment.valid_to.is_(None), AgentAppointment.valid_to >= day),
     )
     return list(session.scalars(stmt))
+
+
+# --- API tokens as the DUIS gateway reads them ---------------------------------------------
+
+
+def token_from_header(header: str) -> str:
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("send 'Authorization: Bearer <token>'", code="missing_token")
+    return token.strip()
+
+
+@dataclass(frozen=True)
+class ApiUser:
+    """What the DUIS gateway needs of the user behind a token: who, for which party, and the
+    DUIS user ID of each role it acts in (``roles``: ``(role, duis_user_id)`` pairs)."""
+
+    id: int
+    party_id: int
+    party_code: str
+    username: str
+    roles: tuple[tuple[str, str | None], ...]
+
+    @classmethod
+    def of(cls, user: User) -> ApiUser:
+        return cls(
+            id=user.id,
+            party_id=user.party_id,
+            party_code=user.party.code,
+            username=user.username,
+            roles=tuple((r.role, r.duis_user_id) for r in user.roles),
+        )
+
+
+# Built once and run on the driver (``db.direct``): every DUIS request authenticates.
+_API_USER_BY_TOKEN = Direct(
+    select(User.id, User.party_id, Party.code, User.username, UserRole.role, UserRole.duis_user_id)
+    .select_from(ApiToken)
+    .join(User, User.id == ApiToken.user_id)
+    .join(Party, Party.id == User.party_id)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        User.active.is_(True),
+    )
+    .order_by(UserRole.id)
+)
+
+
+def api_user_for_token(session: Session, token: str) -> ApiUser | None:
+    """The same answer as ``user_for_token`` (unknown, revoked or inactive: None) in one query."""
+    rows = _API_USER_BY_TOKEN.all(session, {"token_hash": _token_hash(token)})
+    if not rows:
+        return None
+    first = rows[0]
+    return ApiUser(
+        id=first[0],
+        party_id=first[1],
+        party_code=first[2],
+        username=first[3],
+        roles=tuple((r[4], r[5]) for r in rows if r[4] is not None),
+    )
+
+
+def api_user_for_header(session: Session, authorization: str) -> ApiUser:
+    """The user an ``Authorization: Bearer`` header names, or :class:`NotAuthenticated`."""
+    user = api_user_for_token(session, token_from_header(authorization))
+    if user is None:
+        raise NotAuthenticated("the token is unknown or revoked", code="bad_token")
+    return user

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from meterhub.db.models import Base
 from meterhub.db.session import get_engine
+from meterhub.migrations.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from meterhub.gateway.network import OUTCOMES, REGIONS, NetworkModel, NetworkProfile
+from meterhub.network.model import OUTCOMES, REGIONS, NetworkModel, NetworkProfile
 
 N = 40_000
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from meterhub.errors import InvalidInput
-from meterhub.gateway.network import (
+from meterhub.network.model import (
     OUTCOMES,
     REGIONS,
     NetworkModel,

@@ -16,20 +16,19 @@ from sqlalchemy.orm import Session
 
 from meterhub.config import Settings
 from meterhub.db.session import get_sessionmaker, session_scope
-from meterhub.gateway import tasks as tasks_module
 from meterhub.gateway.models import Callback, OutboundMessage, ServiceRequest
-from meterhub.gateway.network import NetworkModel, NetworkProfile
-from meterhub.gateway.service import release_due
-from meterhub.gateway.tasks import (
-    Pusher,
+from meterhub.gateway.pushes import (
     claim_pushes,
     finish_push,
     hold_stuck_pushes,
     recover_in_doubt,
-    run_once,
-    sweep,
 )
+from meterhub.gateway.service import release_due
+from meterhub.jobs import worker as worker_module
+from meterhub.jobs.pushes import Pusher
+from meterhub.jobs.worker import run_once, sweep
 from meterhub.kit.clock import as_utc, utcnow
+from meterhub.network.model import NetworkModel, NetworkProfile
 from tests.conftest import ON_POSTGRES
 from tests.factories import (
     Login,
@@ -592,7 +591,7 @@ def test_outages_that_fail_to_be_raised_hold_up_no_push(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug in the outage sweep")
 
-    monkeypatch.setattr(tasks_module, "sweep_outages", broken)
+    monkeypatch.setattr(worker_module, "sweep_outages", broken)
     receiver = Receiver()
     clock = Clock(utcnow() + LATER)
     pusher = Pusher(settings.database_url, post=receiver, clock=clock)

@@ -107,6 +107,9 @@ stage "ruff check"
 stage "mypy (strict on src/meterhub)"
 "$BIN/mypy"
 
+stage "lint-imports (layers and domain borders, pyproject.toml [tool.importlinter])"
+"$BIN/lint-imports"
+
 stage "pytest on SQLite"
 env -u METERHUB_TEST_DATABASE_URL "$BIN/pytest" "$@"
 

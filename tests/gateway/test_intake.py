@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -20,9 +20,10 @@ from meterhub.errors import MeterhubError, NotAuthenticated
 from meterhub.gateway import intake as intake_module
 from meterhub.gateway import service as gateway_service
 from meterhub.gateway.intake import DuisFastPath, Intake
-from meterhub.gateway.models import ServiceRequest
+from meterhub.gateway.models import RequestCounter, ServiceRequest
 from meterhub.gateway.runtime import GatewayRuntime
 from meterhub.gateway.service import Submission
+from meterhub.kit.clock import utcnow
 from tests.gateway.duis_factories import Estate, build_estate, duis_id, read_registers
 
 XML = {"Content-Type": "application/xml"}
@@ -219,25 +220,61 @@ def test_a_database_that_stays_locked_costs_a_batch_one_wait_not_one_per_request
     assert _stored(session) == [(1, "I99")]
 
 
+def _rows(session: Session) -> list[dict[str, Any]]:
+    """Every stored request, every column but the row number."""
+    session.rollback()  # a fresh snapshot: the app committed since
+    columns = [c.key for c in ServiceRequest.__table__.columns if c.key != "id"]
+    return [
+        {key: getattr(row, key) for key in columns}
+        for row in session.scalars(select(ServiceRequest).order_by(ServiceRequest.id))
+    ]
+
+
+def _forget_requests(session: Session) -> None:
+    """As if nothing had been sent: no request stored, no counter taken."""
+    session.execute(delete(ServiceRequest))
+    session.execute(delete(RequestCounter))
+    session.commit()
+
+
 class TestFastPath:
-    def test_route_without_the_fast_path_answers_the_same(
-        self, session: Session, settings: Settings
+    @pytest.mark.parametrize(("meter", "status"), [("own", 200), ("another supplier's", 403)])
+    def test_route_without_the_fast_path_answers_and_stores_the_same(
+        self,
+        session: Session,
+        settings: Settings,
+        monkeypatch: pytest.MonkeyPatch,
+        meter: str,
+        status: int,
     ) -> None:
+        """The same fresh request, on the same estate at the same moment, once through the
+        FastAPI route and once through ``DuisFastPath``: byte for byte the same answer, and
+        the same stored row."""
         e = build_estate(session)
-        app = create_app(settings)
-        app.user_middleware = [
-            m for m in app.user_middleware if m.cls is not cast(Any, DuisFastPath)
+        device = e.esme_id if meter == "own" else e.other_esme_id
+        body = read_registers(duis_id(e.supplier_login), device, 1)
+        at = utcnow()
+        monkeypatch.setattr(intake_module, "utcnow", lambda: at)
+        slow = create_app(settings)
+        middleware = len(slow.user_middleware)
+        slow.user_middleware = [
+            m for m in slow.user_middleware if m.cls is not cast(Any, DuisFastPath)
         ]
-        body = read_registers(duis_id(e.supplier_login), e.esme_id, 1)
-        with TestClient(app) as slow, TestClient(create_app(settings)) as fast:
-            a = slow.post("/api/v1/duis", content=body, headers={**e.supplier_login.headers, **XML})
-            b = fast.post("/api/v1/duis", content=body, headers={**e.supplier_login.headers, **XML})
-        assert (a.status_code, a.headers["x-duis-response-code"]) == (200, "I99")
-        # The same request again is a replay, refused the same way by either path.
-        assert (b.status_code, b.headers["x-duis-response-code"]) == (400, "E65")
-        assert a.headers["content-type"].startswith("application/xml")
-        assert b.headers["content-type"].startswith("application/xml")
-        assert "not above" in b.headers["x-duis-reason"]
+        assert len(slow.user_middleware) == middleware - 1
+        answers, stored = [], []
+        for app in (slow, create_app(settings)):
+            with TestClient(app) as client:
+                r = client.post(
+                    "/api/v1/duis", content=body, headers={**e.supplier_login.headers, **XML}
+                )
+            answers.append((r.status_code, dict(r.headers), r.content))
+            stored.append(_rows(session))
+            _forget_requests(session)
+        assert answers[0] == answers[1]
+        assert stored[0] == stored[1]
+        assert answers[0][0] == status
+        assert answers[0][1]["content-type"].startswith("application/xml")
+        assert len(stored[0]) == 1
 
     def test_a_request_without_credentials_is_refused_before_any_work(
         self, session: Session, settings: Settings
@@ -249,8 +286,8 @@ class TestFastPath:
             answer = client.post("/api/v1/duis", content=body, headers=XML)
             assert answer.status_code == 401
             assert answer.json()["error"]["code"] == "missing_token"
-            writer = app.state.duis_intake
-            assert writer.batches == 0 and writer._thread is None  # the write lock never taken
+            assert app.state.duis_intake.batches == 0  # the intake never saw it
+        assert _stored(session) == []
 
     def test_bodies_over_the_limit_are_refused_unread(
         self, session: Session, settings: Settings

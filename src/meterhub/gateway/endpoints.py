@@ -5,20 +5,23 @@ The acknowledgement is only sent after the request is committed (nothing acknowl
 A refusal carries its DUIS response code in the XML and in ``X-DUIS-Response-Code``, the reason
 in ``X-DUIS-Reason``, and an HTTP status by code (``service.http_status_for``): 400 for E65
 (malformed, schema-invalid, body rules, a replayed or lower counter), 403 access, 404 unknown
-device, 409 device status, 422 the rest.
+device, 409 device status, 422 the rest. The JSON and batch forms are stored by the same
+intake as the XML (``gateway.intake``: the same parse, the same group commit, the same answer),
+and carry a refusal as ``accepted: false`` with its code in a 200 answer.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import Annotated
 
-from meterhub.api.deps import CurrentUser, DbSession, authorization_of
-from meterhub.errors import NotFound
-from meterhub.gateway import intake, service
-from meterhub.gateway.models import Callback, OutboundMessage, ServiceRequest
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from meterhub.api.deps import CurrentActor, CurrentUser, DbSession, authorization_of
+from meterhub.errors import MeterhubError, NotFound
+from meterhub.gateway import callbacks, intake, queries, service
+from meterhub.gateway.models import OutboundMessage
 from meterhub.gateway.runtime import GatewayRuntime
 from meterhub.gateway.schemas import (
     BatchIn,
@@ -31,10 +34,8 @@ from meterhub.gateway.schemas import (
     RequestStatusOut,
     SubmissionOut,
 )
-from meterhub.gateway.xml import DuisRejected, request_to_xml
 from meterhub.kit.clock import utcnow
-from meterhub.parties.models import User
-from meterhub.parties.service import ApiUser
+from meterhub.parties.service import token_from_header
 
 router = APIRouter(prefix="/duis", tags=["duis"])
 
@@ -42,25 +43,6 @@ router = APIRouter(prefix="/duis", tags=["duis"])
 def _runtime(request: Request) -> GatewayRuntime:
     runtime: GatewayRuntime = request.app.state.gateway
     return runtime
-
-
-def _submit_json(
-    session: Session, runtime: GatewayRuntime, user: User, body: DuisJsonRequest
-) -> service.Submission:
-    """Store a JSON-form request in the caller's transaction (already holding the write lock)."""
-    try:
-        raw = request_to_xml(body.model_dump())
-    except DuisRejected as rejected:
-        return service.rejected_submission(
-            session, user=user, rejected=rejected, raw=body.model_dump_json().encode(), now=utcnow()
-        )
-    return intake.store(session, runtime, ApiUser.of(user), raw, intake.parse(runtime, raw))
-
-
-def _locked(session: Session) -> None:
-    """End the authentication read and take the write lock for the submissions that follow."""
-    session.commit()
-    service.lock_for_submission(session)
 
 
 def _out(sub: service.Submission) -> SubmissionOut:
@@ -71,6 +53,17 @@ def _out(sub: service.Submission) -> SubmissionOut:
         reason=sub.request.refusal_reason,
         xml=sub.reply_xml.decode(),
     )
+
+
+def bearer_authorization(request: Request) -> str:
+    """The ``Authorization`` header, refused at once when it carries no bearer token (no
+    parse, no write lock); the intake's writer checks the token itself, in the batch's snapshot."""
+    authorization = authorization_of(request)
+    token_from_header(authorization)
+    return authorization
+
+
+Authorization = Annotated[str, Depends(bearer_authorization)]
 
 
 @router.post(
@@ -105,32 +98,53 @@ async def submit_xml(request: Request) -> Response:
 
 
 @router.post("/json", response_model=SubmissionOut)
-def submit_json(
-    body: DuisJsonRequest, request: Request, session: DbSession, user: CurrentUser
+async def submit_json(
+    body: DuisJsonRequest, request: Request, authorization: Authorization
 ) -> SubmissionOut:
-    """The same request as JSON; answered with the same DUIS XML inside a JSON envelope."""
+    """The same request as JSON; answered with the same DUIS XML inside a JSON envelope.
+
+    It is the request the XML would be, stored by the same intake (group commit) and answered
+    only after the commit that stores it; a refusal is ``accepted: false`` with its code."""
     runtime = _runtime(request)
-    with runtime.writing():
-        _locked(session)
-        sub = _submit_json(session, runtime, user, body)
-        session.commit()
+    raw, parsed = intake.parse_json(runtime, body.model_dump())
+    sub = await request.app.state.duis_intake.submit(authorization, raw, parsed)
     return _out(sub)
 
 
 @router.post("/batch", response_model=BatchOut)
-def submit_batch(
-    body: BatchIn, request: Request, session: DbSession, user: CurrentUser
-) -> BatchOut:
-    """Many requests at once, each with its own result, in order."""
+async def submit_batch(body: BatchIn, request: Request, authorization: Authorization) -> BatchOut:
+    """Many requests at once, each with its own result, in order.
+
+    Each is one submission to the intake, in the batch's order: a refused one is answered with
+    its code and stored, and never costs the others theirs. Should the hub fail to store some
+    of them (it is shutting down, or one broke), the answer is that error, and its
+    ``details.results`` hold, in order, the result of each request that was stored and
+    ``null`` for each that was not, so no acknowledgement is lost."""
     runtime = _runtime(request)
-    results = []
-    with runtime.writing():
-        _locked(session)
-        for item in body.requests:
-            with session.begin_nested():
-                results.append(_out(_submit_json(session, runtime, user, item)))
-        session.commit()
-    return BatchOut(results=results)
+    # Up to a thousand parses: off the event loop, which answers the XML endpoint meanwhile.
+    items = await run_in_threadpool(
+        lambda: [intake.parse_json(runtime, item.model_dump()) for item in body.requests]
+    )
+    results = await request.app.state.duis_intake.submit_all(authorization, items)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if not failed:
+        return BatchOut(results=[_out(r) for r in results if isinstance(r, service.Submission)])
+    first = failed[0]
+    if not isinstance(first, MeterhubError):
+        raise first
+    if len(failed) == len(results):  # nothing stored: an unknown token, a hub shutting down
+        raise first
+    raise type(first)(
+        f"{len(results) - len(failed)} of the batch's {len(results)} requests were stored and"
+        f" are answered in details.results; {len(failed)} were not: {first.message}",
+        code=first.code,
+        details={
+            "results": [
+                _out(r).model_dump(mode="json") if isinstance(r, service.Submission) else None
+                for r in results
+            ]
+        },
+    )
 
 
 def _message_out(m: OutboundMessage) -> MessageOut:
@@ -154,12 +168,7 @@ def poll_messages(
     kind: str | None = Query(default=None, pattern="^(response|alert)$"),
 ) -> MessagesOut:
     """Responses and alerts for you since the cursor, oldest first."""
-    stmt = select(OutboundMessage).where(
-        OutboundMessage.user_id == user.id, OutboundMessage.id > after
-    )
-    if kind:
-        stmt = stmt.where(OutboundMessage.kind == kind)
-    rows = list(session.scalars(stmt.order_by(OutboundMessage.id).limit(limit)))
+    rows = queries.poll_messages(session, user_id=user.id, after=after, limit=limit, kind=kind)
     return MessagesOut(
         items=[_message_out(m) for m in rows], next_cursor=rows[-1].id if rows else after
     )
@@ -168,20 +177,9 @@ def poll_messages(
 @router.get("/requests/{request_id}", response_model=RequestStatusOut)
 def request_status(request_id: str, session: DbSession, user: CurrentUser) -> RequestStatusOut:
     """One request's life: acknowledgement, state, response, RTT and the messages it caused."""
-    # The accepted request, not a later refused replay of it.
-    row = session.scalar(
-        select(ServiceRequest)
-        .where(ServiceRequest.request_id == request_id, ServiceRequest.party_id == user.party_id)
-        .order_by((ServiceRequest.ack_code == "I99").desc(), ServiceRequest.id.desc())
-        .limit(1)
-    )
+    row = queries.accepted_request(session, party_id=user.party_id, request_id=request_id)
     if row is None:
         raise NotFound(f"no request {request_id}")
-    messages = session.scalars(
-        select(OutboundMessage)
-        .where(OutboundMessage.service_request_id == row.id)
-        .order_by(OutboundMessage.id)
-    )
     return RequestStatusOut(
         request_id=row.request_id,
         srv=row.srv,
@@ -193,30 +191,27 @@ def request_status(request_id: str, session: DbSession, user: CurrentUser) -> Re
         responded_at=row.responded_at,
         rtt_ms=row.rtt_ms,
         failure_reason=row.failure_reason,
-        messages=[_message_out(m) for m in messages],
+        messages=[_message_out(m) for m in queries.messages_of_request(session, request=row)],
     )
 
 
 @router.get("/callback", response_model=CallbackOut)
-def get_callback(session: DbSession, user: CurrentUser) -> CallbackOut:
-    row = session.get(Callback, user.id)
-    return CallbackOut(url=row.url if row else None)
+def get_callback(session: DbSession, actor: CurrentActor) -> CallbackOut:
+    return CallbackOut(url=queries.callback_url(session, actor=actor))
 
 
 @router.put("/callback", response_model=CallbackOut)
-def set_callback(body: CallbackIn, session: DbSession, user: CurrentUser) -> CallbackOut:
-    """Push your responses and alerts to this URL (bounded retries, then held for polling)."""
-    row = session.get(Callback, user.id)
-    if row is None:
-        session.add(Callback(user_id=user.id, url=body.url, created_at=utcnow()))
-    else:
-        row.url = body.url
-    return CallbackOut(url=body.url)
+def set_callback(body: CallbackIn, session: DbSession, actor: CurrentActor) -> CallbackOut:
+    """Push your responses and alerts to this URL (bounded retries, then held for polling).
+
+    The same rules as the portal's callback page (http or https, a host, no spaces, no user
+    name or password: 422 ``bad_callback_url``), and the change is audited."""
+    url = callbacks.set_callback(session, actor=actor, url=body.url, now=utcnow())
+    return CallbackOut(url=url)
 
 
 @router.delete("/callback", response_model=CallbackOut)
-def delete_callback(session: DbSession, user: CurrentUser) -> CallbackOut:
-    row = session.get(Callback, user.id)
-    if row is not None:
-        session.delete(row)
+def delete_callback(session: DbSession, actor: CurrentActor) -> CallbackOut:
+    """Stop pushing: your responses and alerts wait to be polled (audited, as on the portal)."""
+    callbacks.clear_callback(session, actor=actor)
     return CallbackOut(url=None)

@@ -16,6 +16,11 @@ take its neighbours' acknowledgements with it, and nothing is answered before it
 A batch whose transaction cannot even begin (SQLite's write lock still taken after
 ``busy_timeout``) is answered at once with a 500: trying each alone would wait as long again.
 
+Every way of sending a request comes here: the XML endpoint, and the JSON and batch forms
+(``parse_json`` turns a JSON request into the XML it stands for; each batch item is one
+submission). So the gateway's writers take their locks in one order (this process's
+``GatewayRuntime.writing``, then the database's), and no request is answered before its commit.
+
 **Past the framework.** ``DuisFastPath`` is a plain ASGI middleware that answers
 ``POST /api/v1/duis`` itself: read the body (bounded), refuse it at once if it carries no
 bearer token, parse and schema-check it on the event loop, hand it to the intake (which checks
@@ -28,11 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -42,7 +49,7 @@ from meterhub.db.session import get_engine
 from meterhub.errors import MeterhubError, PayloadTooLarge, Unavailable
 from meterhub.gateway import service
 from meterhub.gateway.runtime import GatewayRuntime
-from meterhub.gateway.xml import DuisRejected, DuisRequest, parse_then_validate
+from meterhub.gateway.xml import DuisRejected, DuisRequest, parse_then_validate, request_to_xml
 from meterhub.kit.clock import utcnow
 from meterhub.parties.service import ApiUser, api_user_for_header, token_from_header
 
@@ -64,6 +71,19 @@ def parse(runtime: GatewayRuntime, raw: bytes) -> DuisRequest | DuisRejected:
         )
     except DuisRejected as rejected:
         return rejected
+
+
+def parse_json(
+    runtime: GatewayRuntime, obj: Mapping[str, Any]
+) -> tuple[bytes, DuisRequest | DuisRejected]:
+    """The JSON form of a request as the XML path would have received it: the DUIS XML it
+    stands for, parsed and checked the same way. A JSON request that cannot be written as DUIS
+    XML is refused (E65) and stored with its JSON as the raw text."""
+    try:
+        raw = request_to_xml(obj)
+    except DuisRejected as rejected:
+        return json.dumps(obj, default=str).encode(), rejected
+    return raw, parse(runtime, raw)
 
 
 def store(
@@ -145,6 +165,28 @@ class Intake:
 
         self.put(authorization, raw, parsed, done)
         return await future
+
+    async def submit_all(
+        self, authorization: str, items: Sequence[tuple[bytes, DuisRequest | DuisRejected]]
+    ) -> list[service.Submission | BaseException]:
+        """Store several submissions of one sender, queued together in this order (so they
+        share a commit when they fit in one batch); each answer, or the error that left it
+        unstored, once the commit that covers it is done."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[service.Submission]] = []
+        for raw, parsed in items:
+            future: asyncio.Future[service.Submission] = loop.create_future()
+
+            def done(
+                result: service.Submission | BaseException,
+                future: asyncio.Future[service.Submission] = future,
+            ) -> None:
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_settle, future, result)
+
+            self.put(authorization, raw, parsed, done)
+            futures.append(future)
+        return list(await asyncio.gather(*futures, return_exceptions=True))
 
     def submit_blocking(
         self, authorization: str, raw: bytes, parsed: DuisRequest | DuisRejected

@@ -1,8 +1,9 @@
 """What a party may read back from the gateway: its service requests, each request's life, the
-alerts owed to its users; and a user's callback URL, set and cleared with an audit entry.
+alerts owed to its users, the messages a user polls, and a user's callback URL and its changes.
 
-These are the portal's reads (the DUIS API keeps its own, tuned for machines). Everything is
-scoped to the actor's party: a request or message of another party is a ``NotFound``, never a
+Reads only, for the portal's pages and the DUIS API; what changes a callback URL is
+``gateway.callbacks``, what stores a request is ``gateway.service``. Everything is scoped to
+the actor's party (or user): a request or message of another party is a ``NotFound``, never a
 ``PermissionDenied``, so nobody learns that it exists. Requests and alerts are the *party's*,
 not only the user's: a supplier's operations team works its requests and alerts together,
 whichever of its users (or systems) sent them. Delivery stays per user: a response or alert is
@@ -19,18 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.models import AuditEntry
-from meterhub.audit.service import Actor, entries_for, record
+from meterhub.audit.service import Actor, entries_for
 from meterhub.errors import InvalidInput, NotFound
 from meterhub.gateway.catalogue import load_catalogue
 from meterhub.gateway.codes import MEANINGS, ResponseCode
 from meterhub.gateway.models import Callback, OutboundMessage, ServiceRequest
-from meterhub.kit.clock import utcnow
 from meterhub.kit.ids import normalise_eui64
 from meterhub.kit.pagination import decode_cursor, encode_cursor
 from meterhub.parties.models import User
@@ -63,7 +62,6 @@ PUSH_STATES: dict[str, str] = {
     "held": "Held for polling: the push failed or its outcome is unknown; never pushed twice",
 }
 
-CALLBACK_MAX_LENGTH = 500
 _MAX_LIMIT = 10_000
 
 
@@ -261,18 +259,50 @@ def get_request(session: Session, *, actor: Actor, ref: str) -> ServiceRequest:
     is the request, as the DUIS API answers.
     """
     ref = ref.strip()
-    stmt = select(ServiceRequest).where(_party_clause(actor, ServiceRequest.party_id))
     if ref.isdigit() and len(ref) < 19:
-        stmt = stmt.where(ServiceRequest.id == int(ref))
+        row = session.scalars(
+            select(ServiceRequest).where(
+                _party_clause(actor, ServiceRequest.party_id), ServiceRequest.id == int(ref)
+            )
+        ).first()
     else:
-        stmt = stmt.where(ServiceRequest.request_id == ref).order_by(
-            (ServiceRequest.ack_code == ResponseCode.ACKNOWLEDGEMENT).desc(),
-            ServiceRequest.id.desc(),
-        )
-    row = session.scalars(stmt.limit(1)).first()
+        row = accepted_request(session, party_id=actor.party_id, request_id=ref)
     if row is None:
         raise NotFound(f"no request {ref}")
     return row
+
+
+def accepted_request(
+    session: Session, *, party_id: int | None, request_id: str
+) -> ServiceRequest | None:
+    """The party's request with this DUIS RequestID: the accepted one when there is one.
+
+    A RequestID may be stored more than once: a replay (the same counter sent again) is refused
+    and stored too, and must not hide the request that was acknowledged and acted on. With no
+    accepted one, the latest refusal is the answer (what the sender last heard)."""
+    if party_id is None:
+        return None
+    return session.scalars(
+        select(ServiceRequest)
+        .where(ServiceRequest.request_id == request_id, ServiceRequest.party_id == party_id)
+        .order_by(
+            (ServiceRequest.ack_code == ResponseCode.ACKNOWLEDGEMENT).desc(),
+            ServiceRequest.id.desc(),
+        )
+        .limit(1)
+    ).first()
+
+
+def messages_of_request(session: Session, *, request: ServiceRequest) -> list[OutboundMessage]:
+    """Every message a request caused, oldest first, whoever it is owed to (the sender sees an
+    N16 sent to the network operator for its own request in the request's life on the API)."""
+    return list(
+        session.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.service_request_id == request.id)
+            .order_by(OutboundMessage.id)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -506,6 +536,23 @@ def _alert_row(message: OutboundMessage, recipient: str, request_party: int | No
     return AlertRow(message=message, recipient=recipient, own_request=own)
 
 
+# ---------------------------------------------------------------- polling
+
+
+def poll_messages(
+    session: Session, *, user_id: int, after: int, limit: int, kind: str | None = None
+) -> list[OutboundMessage]:
+    """The responses and alerts owed to the user with an id above the cursor ``after``, oldest
+    first: message ids are handed out in commit order (``service.lock_cursors``), so a poller
+    that follows the cursor never skips one."""
+    stmt = select(OutboundMessage).where(
+        OutboundMessage.user_id == user_id, OutboundMessage.id > after
+    )
+    if kind:
+        stmt = stmt.where(OutboundMessage.kind == kind)
+    return list(session.scalars(stmt.order_by(OutboundMessage.id).limit(limit)))
+
+
 # ---------------------------------------------------------------- callback URL
 
 
@@ -515,82 +562,6 @@ def callback_url(session: Session, *, actor: Actor) -> str | None:
         return None
     found = session.get(Callback, actor.user_id)
     return found.url if found else None
-
-
-def check_callback_url(raw: str) -> str:
-    """An http(s) URL with a host, at most 500 characters, no spaces and no credentials.
-
-    Credentials in the URL are refused: the portal shows the URL back and the audit log keeps
-    it, so a password in it would be on show to everyone who can read either.
-    """
-    url = raw.strip()
-    if not url:
-        raise InvalidInput("enter a URL starting with https:// or http://", code="bad_callback_url")
-    if len(url) > CALLBACK_MAX_LENGTH:
-        raise InvalidInput(
-            f"the URL is {len(url)} characters long; at most {CALLBACK_MAX_LENGTH} are allowed",
-            code="bad_callback_url",
-        )
-    if any(c.isspace() or not c.isprintable() for c in url):
-        raise InvalidInput("the URL may not contain spaces", code="bad_callback_url")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise InvalidInput(f"{url!r} is not a valid URL", code="bad_callback_url") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidInput("the URL must start with https:// or http://", code="bad_callback_url")
-    if not parts.hostname:
-        raise InvalidInput(
-            "the URL must name a host, e.g. https://example.com/duis", code="bad_callback_url"
-        )
-    if parts.username is not None or parts.password is not None:
-        raise InvalidInput("the URL may not carry a user name or password", code="bad_callback_url")
-    if port == 0:
-        raise InvalidInput(f"{url!r} is not a valid URL", code="bad_callback_url")
-    return url
-
-
-def set_callback(session: Session, *, actor: Actor, url: str) -> str:
-    """Push the actor's future responses and alerts to ``url``; audited with the old URL."""
-    if actor.user_id is None:
-        raise InvalidInput("only a user can have a callback URL", code="no_user")
-    checked = check_callback_url(url)
-    found = session.get(Callback, actor.user_id)
-    old = found.url if found else None
-    if found is None:
-        session.add(Callback(user_id=actor.user_id, url=checked, created_at=utcnow()))
-    else:
-        found.url = checked
-    if old != checked:
-        record(
-            session,
-            actor=actor,
-            action="callback.set",
-            object_type="duis_callback",
-            object_id=str(actor.user_id),
-            changes={"url": [old, checked]},
-        )
-    return checked
-
-
-def clear_callback(session: Session, *, actor: Actor) -> bool:
-    """Stop pushing to the actor: messages are then only polled. False when none was set."""
-    if actor.user_id is None:
-        return False
-    found = session.get(Callback, actor.user_id)
-    if found is None:
-        return False
-    record(
-        session,
-        actor=actor,
-        action="callback.cleared",
-        object_type="duis_callback",
-        object_id=str(actor.user_id),
-        changes={"url": [found.url, None]},
-    )
-    session.delete(found)
-    return True
 
 
 def recent_callback_changes(session: Session, *, actor: Actor, limit: int = 5) -> list[AuditEntry]:

@@ -5,7 +5,7 @@ Requests and alerts are the *party's* (every user's of it): an operations team w
 together. The callback URL is the logged-in *user's*, because responses and alerts are owed to,
 pushed to and polled by the user who sent the request. Every read goes through
 ``gateway.queries``, scoped to the user's party, so another party's request or alert is the
-portal's 404 page.
+portal's 404 page; the callback URL changes through ``gateway.callbacks``, as on the API.
 
 Lists are GET forms (bookmarkable, no JavaScript) with keyset pages: "Next" follows the query's
 cursor; "Previous" lists oldest-first from the first row shown and turns the page round, so both
@@ -32,10 +32,10 @@ from meterhub.audit.service import Actor
 from meterhub.config import Settings
 from meterhub.db.session import session_scope
 from meterhub.errors import InvalidInput
-from meterhub.gateway import queries
+from meterhub.gateway import callbacks, queries
 from meterhub.gateway.codes import ResponseCode
 from meterhub.gateway.models import OutboundMessage, ServiceRequest
-from meterhub.kit.clock import today
+from meterhub.kit.clock import today, utcnow
 from meterhub.kit.spreadsheet import spreadsheet_safe
 from meterhub.portal.sessions import check_csrf
 from meterhub.portal.web import (
@@ -452,7 +452,7 @@ def _callback_page(
             "entered": entered if error else (current or ""),
             "error": error,
             "done": DONE_MESSAGES.get(done, ""),
-            "max_length": queries.CALLBACK_MAX_LENGTH,
+            "max_length": callbacks.CALLBACK_MAX_LENGTH,
             "changes": [
                 {
                     "at": e.at.strftime(STAMP),
@@ -486,7 +486,7 @@ def callback_set(
     """Set the URL; a URL the hub cannot push to is the form again with the reason."""
     check_csrf(session, csrf_token)
     try:
-        queries.set_callback(db, actor=me.actor, url=url)
+        callbacks.set_callback(db, actor=me.actor, url=url, now=utcnow())
     except InvalidInput as exc:
         return _callback_page(request, db, me, entered=url, error=exc.message, status=422)
     return redirect(request, f"{CALLBACK_PATH}?done=set")
@@ -502,5 +502,5 @@ def callback_clear(
 ) -> Response:
     """Remove the URL: from now on responses and alerts are only polled."""
     check_csrf(session, csrf_token)
-    cleared = queries.clear_callback(db, actor=me.actor)
+    cleared = callbacks.clear_callback(db, actor=me.actor)
     return redirect(request, f"{CALLBACK_PATH}?done={'cleared' if cleared else 'unchanged'}")

@@ -4,6 +4,7 @@ ORM had stored it (UTC timestamps, JSON), on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import pytest
 from sqlalchemy import bindparam, insert, select
@@ -74,3 +75,45 @@ def test_selecting_a_timestamp_is_refused(session: Session) -> None:
     )
     with pytest.raises(TypeError, match="timestamp"):
         statement.first(session, {"id": 1})
+
+
+class _Acknowledged(NamedTuple):
+    request_id: str
+    ack_code: str
+
+
+def test_rows_come_back_as_the_named_tuple_given(session: Session) -> None:
+    party = make_party(session, roles=("IS",))
+    login = make_login(session, party=party)
+    session.add(
+        ServiceRequest(
+            request_id="R-2",
+            party_id=party.id,
+            user_id=login.user.id,
+            ack_code="E4",
+            state="refused",
+        )
+    )
+    session.flush()
+    by_request_id = Direct(
+        select(ServiceRequest.request_id, ServiceRequest.ack_code).where(
+            ServiceRequest.request_id == bindparam("request_id")
+        ),
+        row=_Acknowledged,
+    )
+    found = by_request_id.first(session, {"request_id": "R-2"})
+    assert found == _Acknowledged(request_id="R-2", ack_code="E4")
+    assert isinstance(found, _Acknowledged)
+    assert by_request_id.all(session, {"request_id": "R-2"}) == [found]
+
+
+def test_a_row_type_not_naming_the_columns_is_refused(session: Session) -> None:
+    """Fields in another order would put each value under the wrong name."""
+    swapped = Direct(
+        select(ServiceRequest.ack_code, ServiceRequest.request_id).where(
+            ServiceRequest.id == bindparam("id")
+        ),
+        row=_Acknowledged,
+    )
+    with pytest.raises(TypeError, match="not the columns"):
+        swapped.first(session, {"id": 1})

@@ -10,8 +10,9 @@ transaction:
 * parameters go through the same bind processors SQLAlchemy would apply (UTC timestamps,
   JSON), so what is stored is byte for byte what the ORM would store;
 * rows come back as the driver gives them, as tuples with the statement's column names as
-  attributes: fine for integers and strings, which is all the hot path selects (a timestamp
-  column would come back unconverted on SQLite, so ``Direct`` refuses statements selecting one).
+  attributes (or as the named tuple type given, whose fields are those names): fine for
+  integers and strings, which is all the hot path selects (a timestamp column would come back
+  unconverted on SQLite, so ``Direct`` refuses statements selecting one).
 
 Only for statements the session's transaction already covers; everything else uses the session.
 """
@@ -57,10 +58,17 @@ def driver_connection(session: Session) -> Any:
 
 
 class Direct:
-    """One Core statement, compiled once per dialect, executed on the driver's cursor."""
+    """One Core statement, compiled once per dialect, executed on the driver's cursor.
 
-    def __init__(self, statement: ClauseElement) -> None:
+    ``row``: the named tuple type its rows come back as (a service's public row type, so a
+    caller in another domain gets typed rows without reading the tables), its fields the
+    statement's column names in order."""
+
+    def __init__(
+        self, statement: ClauseElement, *, row: type[tuple[Any, ...]] | None = None
+    ) -> None:
         self.statement = statement
+        self._row = row
         self._by_dialect: dict[str, _Compiled] = {}
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
@@ -76,7 +84,11 @@ class Direct:
                     getattr(column.type, "impl", None), DateTime | Date
                 ):
                     raise TypeError(f"Direct returns driver values; {column} is a timestamp")
-            row = _row_type(tuple(c.key for c in columns))
+            selected = tuple(c.key for c in columns)
+            row = self._row or _row_type(selected)
+            fields = getattr(row, "_fields", None)
+            if fields != selected:
+                raise TypeError(f"{row.__name__} has fields {fields}, not the columns {selected}")
         positional = bool(compiled.positional)
         names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
         found = _Compiled(

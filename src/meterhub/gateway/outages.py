@@ -39,17 +39,17 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from meterhub.gateway import messages
 from meterhub.gateway.models import Callback, OutageClock, OutboundMessage, PowerOutage
 from meterhub.gateway.service import lock_cursors
-from meterhub.inventory.models import Device
+from meterhub.inventory.service import PremisesOnSupply, premises_run
 from meterhub.network.model import NetworkModel, PlannedOutage
-from meterhub.parties.models import User, UserRole
+from meterhub.parties.service import UserInRole, first_active_user
 from meterhub.registration.service import registered_parties_on
 
 POWER_OUTAGE = "AD1"
@@ -68,16 +68,8 @@ class OutageSweep:
 
 
 @dataclass(frozen=True)
-class _Recipient:
-    user_id: int
-    party_id: int
-    role: str
-    duis_user_id: str | None
-
-
-@dataclass(frozen=True)
 class _Owed:
-    recipient: _Recipient
+    recipient: UserInRole
     code: str
     device_id: str
     at: datetime
@@ -141,36 +133,11 @@ def raise_outages(
     return OutageSweep(outages=len(planned), hubs=hubs, alerts=len(owed))
 
 
-def _street(session: Session, outage: PlannedOutage) -> list[tuple[str, str, str]]:
-    """(hub, electricity meter, MPAN) of the hubs the outage hits, in MPAN order."""
-    hub = aliased(Device)
-    meter = aliased(Device)
-    premises = (
-        select(hub.device_id, meter.device_id, meter.mpxn)
-        .join(meter, meter.comms_hub_id == hub.device_id)
-        .where(
-            hub.device_type == "CHF",
-            hub.status == "Commissioned",
-            hub.csp_region == outage.region,
-            meter.device_type == "ESME",
-            meter.status == "Commissioned",
-            meter.mpxn.is_not(None),
-        )
+def _street(session: Session, outage: PlannedOutage) -> list[PremisesOnSupply]:
+    """(hub, electricity meter, MPAN) of the premises the outage hits, in MPAN order."""
+    return premises_run(
+        session, csp_region=outage.region, position=outage.position, length=outage.hubs
     )
-    count = session.scalar(select(func.count()).select_from(premises.subquery())) or 0
-    if count == 0:
-        return []
-    first = min(int(outage.position * count), count - 1)
-    rows = session.execute(
-        premises.order_by(meter.mpxn, meter.device_id).offset(first).limit(outage.hubs)
-    ).all()
-    seen: set[str] = set()
-    street = []
-    for hub_id, meter_id, mpxn in rows:
-        if hub_id not in seen and mpxn is not None:  # one premises, however many meters
-            seen.add(hub_id)
-            street.append((hub_id, meter_id, mpxn))
-    return street
 
 
 def _raise(
@@ -264,9 +231,9 @@ class _Recipients:
     def __init__(self, session: Session, roles: tuple[str, ...]) -> None:
         self.session = session
         self.roles = roles
-        self._users: dict[tuple[int, str], _Recipient | None] = {}
+        self._users: dict[tuple[int, str], UserInRole | None] = {}
 
-    def of(self, mpxn: str, day: date) -> list[_Recipient]:
+    def of(self, mpxn: str, day: date) -> list[UserInRole]:
         parties = registered_parties_on(self.session, mpxn=mpxn, day=day)
         if parties is None:
             return []
@@ -280,21 +247,10 @@ class _Recipients:
                 found.append(recipient)
         return found
 
-    def _user(self, party_id: int, role: str) -> _Recipient | None:
+    def _user(self, party_id: int, role: str) -> UserInRole | None:
         key = (party_id, role)
         if key not in self._users:
-            row = self.session.execute(
-                select(User.id, UserRole.duis_user_id)
-                .join(UserRole, UserRole.user_id == User.id)
-                .where(User.party_id == party_id, User.active.is_(True), UserRole.role == role)
-                .order_by(User.id)
-                .limit(1)
-            ).first()
-            self._users[key] = (
-                _Recipient(user_id=row[0], party_id=party_id, role=role, duis_user_id=row[1])
-                if row is not None
-                else None
-            )
+            self._users[key] = first_active_user(self.session, party_id=party_id, role=role)
         return self._users[key]
 
 
@@ -302,16 +258,16 @@ def _owe_all(session: Session, owed: list[_Owed]) -> None:
     """Owe the alerts, in time order, their recipients' cursors locked first (``lock_cursors``)."""
     if not owed:
         return
-    user_ids = sorted({o.recipient.user_id for o in owed})
+    user_ids = sorted({o.recipient.id for o in owed})
     lock_cursors(session, user_ids)
     with_callback = set(
         session.scalars(select(Callback.user_id).where(Callback.user_id.in_(user_ids)))
     )
     for o in sorted(owed, key=lambda o: o.at):
-        pushed = o.recipient.user_id in with_callback
+        pushed = o.recipient.id in with_callback
         session.add(
             OutboundMessage(
-                user_id=o.recipient.user_id,
+                user_id=o.recipient.id,
                 party_id=o.recipient.party_id,
                 kind="alert",
                 code=o.code,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import make_url, select
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
 try:
@@ -30,7 +30,7 @@ except ImportError:  # not on Windows: writers there are serialised per process 
     fcntl = None  # type: ignore[assignment]
 
 from meterhub.config import Settings
-from meterhub.parties.models import Party
+from meterhub.parties.service import party_by_code
 
 
 @dataclass
@@ -95,10 +95,10 @@ class GatewayRuntime:
         return self._lock_fd
 
     def dcc_party_id(self, session: Session) -> int | None:
+        """The DCC's own party (``METERHUB_DCC_PARTY_CODE``), which returned hubs pass to."""
         if self._dcc_party_id is None:
-            self._dcc_party_id = session.scalar(
-                select(Party.id).where(Party.code == self.dcc_party_code)
-            )
+            dcc = party_by_code(session, self.dcc_party_code)
+            self._dcc_party_id = dcc.id if dcc is not None else None
         return self._dcc_party_id
 
 

@@ -25,7 +25,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -40,10 +40,9 @@ from meterhub.gateway.codes import DuisRejected, ResponseCode, ValidationStage
 from meterhub.gateway.entitlement import entitled
 from meterhub.gateway.models import Callback, OutboundMessage, RequestCounter, ServiceRequest
 from meterhub.gateway.xml import DuisRequest
-from meterhub.inventory.models import Device
+from meterhub.inventory.service import DeviceAttributes, device_attributes, device_by_id
 from meterhub.kit.ids import fuel_of
-from meterhub.parties.models import User, UserRole
-from meterhub.parties.service import ApiUser
+from meterhub.parties.service import ApiUser, UserInRole, first_active_user, lock_users
 from meterhub.registration.service import registered_parties_on
 
 # SRVs that may reach a device before it is commissioned (install and commission, DOMAIN.md).
@@ -65,6 +64,21 @@ class Submission:
     code: str
     reply_xml: bytes
     messages: list[OutboundMessage] = field(default_factory=list)
+
+
+class PartyUser(Protocol):
+    """Whom a message is owed to: a user, acting for its party (``ApiUser``, ``UserInRole``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def party_id(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class _Sender:
+    id: int
+    party_id: int
 
 
 def _role_for(user: ApiUser, originator: str) -> str | None:
@@ -149,7 +163,7 @@ def lock_for_submission(session: Session) -> None:
         session.connection().execute(_TAKE_GATEWAY_LOCK)
 
 
-def _check_status(srv: Srv, device: Device) -> None:
+def _check_status(srv: Srv, device: Any) -> None:
     status = device.status
     if srv.srv in effects.HUB_SRVS:
         effects.check_hub_status(srv.srv, device)
@@ -173,7 +187,7 @@ def _seeded(seed: int, request_id: str) -> random.Random:
 def submit(
     session: Session,
     *,
-    user: User | ApiUser,
+    user: ApiUser,
     request: DuisRequest,
     now: datetime,
     seed: int,
@@ -181,8 +195,6 @@ def submit(
     dcc_party_id: int | None = None,
 ) -> Submission:
     """Validate and store one request; the caller commits before sending ``reply_xml``."""
-    if isinstance(user, User):
-        user = ApiUser.of(user)
     catalogue = load_catalogue()
     srv = catalogue.get(request.srv)
     row = ServiceRequest(
@@ -319,33 +331,18 @@ def _insert_queued(session: Session, row: ServiceRequest) -> None:
     row.id = inserted[0]
 
 
-_DEVICE_FACTS = Direct(
-    select(
-        Device.device_id,
-        Device.device_type,
-        Device.status,
-        Device.owner_party_id,
-        Device.mpxn,
-        Device.model,
-        Device.firmware_version,
-        Device.csp_region,
-        Device.smets_version,
-    ).where(Device.device_id == bindparam("device_id"))
-)
-
-
 def _devices(session: Session, request: DuisRequest, srv: Srv) -> list[Any]:
-    """The subject devices: ``Device`` entities where the hub acts on them (hub and non-device
-    SRVs), otherwise read-only rows of the columns the checks and the network model read, which
-    costs a fraction of loading the entity on the gateway's busiest path."""
+    """The subject devices: the inventory's records where the hub acts on them (hub and
+    non-device SRVs), otherwise their attributes read on the driver, which costs a fraction of
+    loading the record on the gateway's busiest path."""
     ids = _subject_device_ids(request, srv)
-    as_entities = srv.srv in effects.HUB_SRVS or srv.non_device
+    as_records = srv.srv in effects.HUB_SRVS or srv.non_device
     devices: list[Any] = []
     for device_id in ids:
-        if as_entities:
-            device: Any = session.get(Device, device_id)
+        if as_records:
+            device: Any = device_by_id(session, device_id=device_id)
         else:
-            device = _DEVICE_FACTS.first(session, {"device_id": device_id})
+            device = device_attributes(session, device_id=device_id)
         if device is None:
             raise refuse(ValidationStage.UNKNOWN_DEVICE, f"no device {device_id} in SMI")
         devices.append(device)
@@ -358,14 +355,13 @@ def lock_cursors(session: Session, user_ids: Iterable[int]) -> None:
     handed out in commit order, and a poller that has seen id N never later finds one below N.
     SQLite has one writer at a time, so there is nothing to do."""
     if session.get_bind().dialect.name == "postgresql":
-        ids = sorted(set(user_ids))
-        session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())
+        lock_users(session, user_ids=user_ids)
 
 
 def _owe(
     session: Session,
     row: ServiceRequest,
-    user: User | ApiUser,
+    user: PartyUser,
     code: str,
     now: datetime,
     xml: bytes,
@@ -403,31 +399,20 @@ GAS_DEVICE_TYPES = frozenset({"GSME", "GPF"})
 
 
 def network_operator_recipient(
-    session: Session, row: ServiceRequest, day: date
-) -> tuple[User, str] | None:
+    session: Session, device: DeviceAttributes | None, day: date
+) -> UserInRole | None:
     """The user (first active one, by id) of the network operator registered on ``day`` to the
-    request's device's meter point, in role ``ED`` (``GT`` for gas), with that role; ``None``
-    when the device has no registered meter point or the operator no such user."""
-    device = session.get(Device, row.device_id) if row.device_id else None
+    device's meter point, in role ``ED`` (``GT`` for gas); ``None`` when the device has no
+    registered meter point or the operator no such user."""
     if device is None or device.mpxn is None:
         return None
     parties = registered_parties_on(session, mpxn=device.mpxn, day=day)
     if parties is None:
         return None
     gas = device.device_type in GAS_DEVICE_TYPES or fuel_of(device.mpxn) == "gas"
-    role = "GT" if gas else "ED"
-    user = session.scalars(
-        select(User)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(
-            User.party_id == parties.network_operator_party_id,
-            User.active.is_(True),
-            UserRole.role == role,
-        )
-        .order_by(User.id)
-        .limit(1)
-    ).first()
-    return (user, role) if user is not None else None
+    return first_active_user(
+        session, party_id=parties.network_operator_party_id, role="GT" if gas else "ED"
+    )
 
 
 def release_due(session: Session, *, now: datetime, limit: int = 500) -> int:
@@ -444,8 +429,8 @@ def release_due(session: Session, *, now: datetime, limit: int = 500) -> int:
     )
     released = 0
     for row in session.scalars(stmt):
-        user = session.get(User, row.user_id)
-        assert user is not None
+        # A user acts for one party for good, so the request's own ids are the sender's.
+        user = _Sender(id=row.user_id, party_id=row.party_id)
         plan = row.planned
         code = str(plan["response_code"])
         assert row.due_at is not None
@@ -456,20 +441,34 @@ def release_due(session: Session, *, now: datetime, limit: int = 500) -> int:
         row.rtt_ms = int(plan["rtt_ms"])
         row.failure_reason = plan.get("failure_reason")
         _owe(session, row, user, code, at, _response_xml(row, code, at, None, from_device=True))
-        for alert in plan.get("alerts", []):
+        alerts = plan.get("alerts", [])
+        device = (
+            device_attributes(session, device_id=row.device_id)
+            if alerts and row.device_id
+            else None
+        )
+        for alert in alerts:
             code = str(alert)
-            xml = _alert_xml(session, row, code, at)
+            xml = _alert_xml(row, device, code, at)
             # N16/N42 go to the network operator; with none to receive them, to the sender.
-            found = (
-                network_operator_recipient(session, row, at.date())
+            operator = (
+                network_operator_recipient(session, device, at.date())
                 if code in NETWORK_OPERATOR_ALERTS
                 else None
             )
-            if found is None:
+            if operator is None:
                 _owe(session, row, user, code, at, xml, kind="alert")
             else:
-                operator, role = found
-                _owe(session, row, operator, code, at, xml, kind="alert", recipient_role=role)
+                _owe(
+                    session,
+                    row,
+                    operator,
+                    code,
+                    at,
+                    xml,
+                    kind="alert",
+                    recipient_role=operator.role,
+                )
         released += 1
     session.flush()
     return released
@@ -505,13 +504,14 @@ def _response_xml(
     )
 
 
-def _alert_xml(session: Session, row: ServiceRequest, alert: str, at: datetime) -> bytes:
+def _alert_xml(
+    row: ServiceRequest, device: DeviceAttributes | None, alert: str, at: datetime
+) -> bytes:
     """The DCC alert a device request's outcome raised (N13 no response, N16, N42, N55)."""
     import hashlib as _h
 
     from meterhub.gateway import messages
 
-    device = session.get(Device, row.device_id) if row.device_id else None
     mpxn = device.mpxn if device is not None else None
     return messages.dcc_alert(
         alert,
@@ -525,7 +525,7 @@ def _alert_xml(session: Session, row: ServiceRequest, alert: str, at: datetime) 
 
 
 def rejected_submission(
-    session: Session, *, user: User | ApiUser, rejected: DuisRejected, raw: bytes, now: datetime
+    session: Session, *, user: PartyUser, rejected: DuisRejected, raw: bytes, now: datetime
 ) -> Submission:
     """Store a request refused before it could be parsed (malformed, XML attack, schema)."""
     row = ServiceRequest(

@@ -10,15 +10,27 @@ Every change of status, owner or link appends a ``DeviceHistory`` row and an aud
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session, aliased
 
 from meterhub.audit.service import Actor, record
+from meterhub.db.direct import Direct
 from meterhub.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from meterhub.inventory.catalogue import (
     ALLOWED_TRANSITIONS,
@@ -514,3 +526,115 @@ def update_from_duis(
                 if new != old:
                     setattr(device, column, new)
                     _history(session, device, actor, column, old, new, reason)
+
+
+# --- devices as the gateway and the event lake read them -------------------------------------
+
+
+class DeviceAttributes(NamedTuple):
+    """A device's SMI record without its history or links: what DUIS checks read of it (status,
+    holder, meter point), what the device network model reads (region, SMETS version, model,
+    firmware) and what the event lake records of it."""
+
+    device_id: str
+    device_type: str
+    status: str
+    owner_party_id: int | None
+    mpxn: str | None
+    manufacturer: str
+    model: str
+    firmware_version: str
+    csp_region: str
+    smets_version: str
+
+
+_ATTRIBUTE_COLUMNS = (
+    Device.device_id,
+    Device.device_type,
+    Device.status,
+    Device.owner_party_id,
+    Device.mpxn,
+    Device.manufacturer,
+    Device.model,
+    Device.firmware_version,
+    Device.csp_region,
+    Device.smets_version,
+)
+# Run on the driver (``db.direct``): the DUIS gateway reads one per device request.
+_ATTRIBUTES_OF = Direct(
+    select(*_ATTRIBUTE_COLUMNS).where(Device.device_id == bindparam("device_id")),
+    row=DeviceAttributes,
+)
+
+
+def device_attributes(session: Session, *, device_id: str) -> DeviceAttributes | None:
+    """The device's attributes, or None when SMI has no such device. Not checked for
+    visibility: the gateway decides entitlement itself (``gateway.entitlement``). Read on the
+    driver, so it does not see changes the session has not flushed."""
+    found: DeviceAttributes | None = _ATTRIBUTES_OF.first(session, {"device_id": device_id})
+    return found
+
+
+def device_attributes_by_id(
+    session: Session, *, device_ids: Iterable[str]
+) -> dict[str, DeviceAttributes]:
+    """The attributes of each of these devices SMI holds, by device ID, in one query (an event
+    lake batch describes thousands of requests' devices at once)."""
+    ids = set(device_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(*_ATTRIBUTE_COLUMNS).where(Device.device_id.in_(ids)))
+    return {row[0]: DeviceAttributes._make(row) for row in rows}
+
+
+def device_by_id(session: Session, *, device_id: str) -> Device | None:
+    """The device's record, to hand back to this service's changes (the hub's own SRVs: 8.14.x,
+    8.3, 8.4), or None. Not checked for visibility: the gateway decides entitlement itself."""
+    return session.get(Device, device_id)
+
+
+class PremisesOnSupply(NamedTuple):
+    """A premises as the electricity supply reaches it: its comms hub and the electricity meter
+    joined to that hub, which reports the supply back, at its MPAN."""
+
+    comms_hub_id: str
+    meter_id: str
+    mpxn: str
+
+
+def premises_run(
+    session: Session, *, csp_region: str, position: float, length: int
+) -> list[PremisesOnSupply]:
+    """A run of neighbouring premises in one CSP region, as a power outage hits them: of the
+    commissioned comms hubs with a commissioned electricity meter joined to them, in the MPAN
+    order of their meters (MPANs of one area are handed out in runs), up to ``length`` meters
+    starting at ``position`` (a share, in [0, 1), of the region's such meters). One row per
+    premises, however many meters it has."""
+    hub = aliased(Device)
+    meter = aliased(Device)
+    premises = (
+        select(hub.device_id, meter.device_id, meter.mpxn)
+        .join(meter, meter.comms_hub_id == hub.device_id)
+        .where(
+            hub.device_type == DeviceType.CHF.value,
+            hub.status == DeviceStatus.COMMISSIONED.value,
+            hub.csp_region == csp_region,
+            meter.device_type == DeviceType.ESME.value,
+            meter.status == DeviceStatus.COMMISSIONED.value,
+            meter.mpxn.is_not(None),
+        )
+    )
+    count = session.scalar(select(func.count()).select_from(premises.subquery())) or 0
+    if count == 0:
+        return []
+    first = min(int(position * count), count - 1)
+    rows = session.execute(
+        premises.order_by(meter.mpxn, meter.device_id).offset(first).limit(length)
+    ).all()
+    seen: set[str] = set()
+    run = []
+    for hub_id, meter_id, mpxn in rows:
+        if hub_id not in seen and mpxn is not None:
+            seen.add(hub_id)
+            run.append(PremisesOnSupply(comms_hub_id=hub_id, meter_id=meter_id, mpxn=mpxn))
+    return run

@@ -3,7 +3,8 @@ event lake, in the same schema the traffic simulator writes.
 
 A request is exported once it is finished (refused, or responded), with the alerts it raised.
 Alerts no request raised (power outages: AD1, and 0x8F35 when the supply is back) are exported
-on their own, one row each, as soon as they are owed (``OutboundMessage.exported_at``).
+on their own, one row each, as soon as they are owed. The gateway hands each batch over and
+marks it (``gateway.export``); this module only turns it into events.
 Each batch is written as one atomically renamed file per day (``part-live-<first>-<last>``) and
 then marked exported in the database. A crash between the two re-exports the batch next time:
 ``event_id`` is derived from the hub's own ids (request id and message id), so a duplicate row is
@@ -15,20 +16,18 @@ exporter runs every few seconds inside the worker, so they are the attributes of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from meterhub.gateway.models import OutboundMessage, ServiceRequest
-from meterhub.inventory.models import Device
+from meterhub.gateway.export import FinishedRequest, OwedAlert, mark_exported, unexported
+from meterhub.inventory.service import DeviceAttributes, device_attributes_by_id
 from meterhub.lake.schema import EVENT_SCHEMA, KINDS, process_of, service_reference
 from meterhub.lake.writer import EventLakeWriter
-from meterhub.parties.models import Party
+from meterhub.parties.service import party_codes_by_id
 
 LIVE_BIT = 1 << 61
 ALERT_BIT = 1 << 60
@@ -51,17 +50,38 @@ def export_pending(
 ) -> ExportResult:
     """Write the next batch of finished, not yet exported requests, and of alerts no request
     raised; the caller commits."""
-    done = _export_requests(session, writer=writer, now=now, limit=limit)
-    alerts, events, files = _export_spontaneous_alerts(session, writer=writer, now=now, limit=limit)
+    batch = unexported(session, limit=limit)
+    if not batch.requests and not batch.alerts:
+        return ExportResult(requests=0, events=0, files=[])
+    party_codes = party_codes_by_id(session)
+    # One device query per half of the batch, each as large as the batch at most.
+    events, files = _export_requests(
+        writer,
+        batch.requests,
+        batch.request_alerts,
+        party_codes,
+        device_attributes_by_id(
+            session, device_ids=(r.device_id for r in batch.requests if r.device_id)
+        ),
+    )
+    alert_events, alert_files = _export_spontaneous_alerts(
+        writer,
+        batch.alerts,
+        party_codes,
+        device_attributes_by_id(
+            session, device_ids=(a.device_id for a in batch.alerts if a.device_id)
+        ),
+    )
+    mark_exported(session, batch=batch, now=now)
     return ExportResult(
-        requests=done.requests,
-        events=done.events + events,
-        files=done.files + files,
-        alerts=alerts,
+        requests=len(batch.requests),
+        events=events + alert_events,
+        files=files + alert_files,
+        alerts=len(batch.alerts),
     )
 
 
-def _device_columns(device: Device | None) -> dict[str, Any]:
+def _device_columns(device: DeviceAttributes | None) -> dict[str, Any]:
     """An event's columns describing its device (all None for an unknown one)."""
     return {
         "device_type": device.device_type if device else None,
@@ -75,44 +95,19 @@ def _device_columns(device: Device | None) -> dict[str, Any]:
 
 
 def _export_requests(
-    session: Session, *, writer: EventLakeWriter, now: datetime, limit: int
-) -> ExportResult:
-    rows: Sequence[ServiceRequest] = session.scalars(
-        select(ServiceRequest)
-        .where(
-            ServiceRequest.exported_at.is_(None),
-            ServiceRequest.state.in_(("refused", "responded")),
-        )
-        .order_by(ServiceRequest.id)
-        .limit(limit)
-    ).all()
+    writer: EventLakeWriter,
+    rows: list[FinishedRequest],
+    alerts: list[OwedAlert],
+    party_codes: dict[int, str],
+    devices: dict[str, DeviceAttributes],
+) -> tuple[int, list[Path]]:
     if not rows:
-        return ExportResult(requests=0, events=0, files=[])
-    party_codes: dict[int, str] = {
-        pid: code for pid, code in session.execute(select(Party.id, Party.code))
-    }
-    device_ids = {r.device_id for r in rows if r.device_id}
-    devices = (
-        {
-            d.device_id: d
-            for d in session.scalars(select(Device).where(Device.device_id.in_(device_ids)))
-        }
-        if device_ids
-        else {}
-    )
-    alerts = session.scalars(
-        select(OutboundMessage)
-        .where(
-            OutboundMessage.kind == "alert",
-            OutboundMessage.service_request_id.in_([r.id for r in rows]),
-        )
-        .order_by(OutboundMessage.id)
-    ).all()
+        return 0, []
     by_pk = {r.id: r for r in rows}
 
     columns: dict[str, list[Any]] = {name: [] for name in EVENT_SCHEMA.names}
 
-    def add(row: ServiceRequest, kind: str, at: datetime, event_id: int, **values: Any) -> None:
+    def add(row: FinishedRequest, kind: str, at: datetime, event_id: int, **values: Any) -> None:
         device = devices.get(row.device_id or "")
         srv = row.srv
         base: dict[str, Any] = {
@@ -169,39 +164,19 @@ def _export_requests(
             alert_code=message.code,
         )
     files = writer.write(columns, part=f"live-{rows[0].id}-{rows[-1].id}")
-    session.execute(
-        update(ServiceRequest)
-        .where(ServiceRequest.id.in_([r.id for r in rows]))
-        .values(exported_at=now)
-    )
-    return ExportResult(requests=len(rows), events=len(columns["event_id"]), files=files)
+    return len(columns["event_id"]), files
 
 
 def _export_spontaneous_alerts(
-    session: Session, *, writer: EventLakeWriter, now: datetime, limit: int
-) -> tuple[int, int, list[Path]]:
+    writer: EventLakeWriter,
+    messages: list[OwedAlert],
+    party_codes: dict[int, str],
+    devices: dict[str, DeviceAttributes],
+) -> tuple[int, list[Path]]:
     """AD1 and 0x8F35 rows: ``request_id`` null, addressed to the party and role that received
     them, with the device they name (the premises' electricity meter)."""
-    messages: Sequence[OutboundMessage] = session.scalars(
-        select(OutboundMessage)
-        .where(
-            OutboundMessage.kind == "alert",
-            OutboundMessage.service_request_id.is_(None),
-            OutboundMessage.exported_at.is_(None),
-        )
-        .order_by(OutboundMessage.id)
-        .limit(limit)
-    ).all()
     if not messages:
-        return 0, 0, []
-    party_codes: dict[int, str] = {
-        pid: code for pid, code in session.execute(select(Party.id, Party.code))
-    }
-    device_ids = {m.device_id for m in messages if m.device_id}
-    devices = {
-        d.device_id: d
-        for d in session.scalars(select(Device).where(Device.device_id.in_(device_ids)))
-    }
+        return 0, []
     columns: dict[str, list[Any]] = {name: [] for name in EVENT_SCHEMA.names}
     for message in messages:
         device = devices.get(message.device_id or "")
@@ -226,9 +201,4 @@ def _export_spontaneous_alerts(
         for name in EVENT_SCHEMA.names:
             columns[name].append(row[name])
     files = writer.write(columns, part=f"live-alerts-{messages[0].id}-{messages[-1].id}")
-    session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id.in_([m.id for m in messages]))
-        .values(exported_at=now)
-    )
-    return len(messages), len(messages), files
+    return len(messages), files

@@ -434,3 +434,48 @@ def api_user_for_header(session: Session, authorization: str) -> ApiUser:
     if user is None:
         raise NotAuthenticated("the token is unknown or revoked", code="bad_token")
     return user
+
+
+# --- a party's users as the gateway addresses them ------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserInRole:
+    """A user of a party acting in one role, with the DUIS user ID it holds in that role."""
+
+    id: int
+    party_id: int
+    role: str
+    duis_user_id: str | None
+
+
+def first_active_user(session: Session, *, party_id: int, role: str) -> UserInRole | None:
+    """The party's first active user (by id) acting in ``role``, or None.
+
+    The DCC knows a party in a role by one DUIS user ID, so an alert addressed to a party (an
+    N16 or N42 to the meter point's network operator, an AD1 to the Electricity Distributor)
+    goes to one user: always the same one, the first still active."""
+    row = session.execute(
+        select(User.id, UserRole.duis_user_id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.party_id == party_id, User.active.is_(True), UserRole.role == role)
+        .order_by(User.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return UserInRole(id=row[0], party_id=party_id, role=role, duis_user_id=row[1])
+
+
+def lock_users(session: Session, *, user_ids: Iterable[int]) -> None:
+    """Lock the users' rows until the transaction ends (``SELECT ... FOR UPDATE``), in id order,
+    so two transactions locking overlapping sets of users never deadlock. Whoever hands out
+    something per user in commit order (the gateway's polling cursors) takes it first."""
+    ids = sorted(set(user_ids))
+    session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())
+
+
+def party_codes_by_id(session: Session) -> dict[int, str]:
+    """Every party's market participant ID by its id: one query, for exports that name the
+    party of many rows at once (the event lake)."""
+    return {pid: code for pid, code in session.execute(select(Party.id, Party.code))}

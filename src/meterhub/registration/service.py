@@ -289,7 +289,7 @@ def registrations_in_force(
     connection: Connection | Session, *, day: date
 ) -> Iterator[tuple[str, int, int]]:
     """``registrations_in_force_query`` run: one query, its rows streamed as they come."""
-    return iter(connection.execute(registrations_in_force_query(day=day)).tuples())
+    return iter(connection.execute(registrations_in_force_query(day=day)))
 
 
 #: The columns of a bulk-loaded meter point row, and of a registration row.

@@ -40,6 +40,7 @@ from meterhub.lake.simulate.mix import (
 )
 from meterhub.lake.simulate.plan import Chunk, TrafficPlan
 from meterhub.network.model import OUTCOMES, NetworkModel
+from meterhub.parties.roles import ELECTRICITY_ROLES, GAS_ROLES, Role
 
 
 @dataclass
@@ -111,12 +112,15 @@ class ChunkGenerator:
         }
         gas = np.array([t in GAS_DEVICE_TYPES for t in e.vocab["device_type"]] or [False])
         self.is_gas = gas[e.device_type] if e.size else np.zeros(0, bool)
-        roles = {r: i for i, r in enumerate(S.ROLES)}
+        # The sender's role by (sender, gas): the registered supplier's and the network
+        # operator's for the fuel, the agent's whatever the fuel.
+        supplier_roles, network_roles = zip(ELECTRICITY_ROLES, GAS_ROLES, strict=True)
+        agent = Role.REGISTERED_SUPPLIER_AGENT.value
         self._role_table = np.array(
             [
-                [roles["IS"], roles["GS"]],
-                [roles["ED"], roles["GT"]],
-                [roles["RSA"], roles["RSA"]],
+                [S.ROLES.index(r) for r in supplier_roles],
+                [S.ROLES.index(r) for r in network_roles],
+                [S.ROLES.index(agent), S.ROLES.index(agent)],
             ],
             dtype=np.int32,
         )
@@ -431,8 +435,9 @@ class ChunkGenerator:
             party = np.where(e.network[meters] >= 0, e.network[meters], e.supplier[meters]).astype(
                 np.int32
             )
+            supplier_role, network_role = ELECTRICITY_ROLES
             role = np.where(
-                e.network[meters] >= 0, S.ROLES.index("ED"), S.ROLES.index("IS")
+                e.network[meters] >= 0, S.ROLES.index(network_role), S.ROLES.index(supplier_role)
             ).astype(np.int32)
             restored = np.isfinite(back) & (back + d2 < self.plan.end_ms)
             t = np.concatenate([start + d1, (back + d2)[restored]])

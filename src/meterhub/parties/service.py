@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -448,15 +448,19 @@ def party_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Party)) or 0
 
 
-def party_codes_query() -> Select[int, str]:
-    """``(id, code)`` of every party, in code order: the statement, for readers that run it
-    their own fast way (the lake simulator on the driver's cursor)."""
-    return select(Party.id, Party.code).order_by(Party.code)
+def party_codes_query(*, ids: Collection[int] | None = None) -> Select[int, str]:
+    """``(id, code)`` of every party (or of those in ``ids``), in code order: the statement,
+    for readers that run it their own fast way (the lake simulator on the driver's cursor)."""
+    stmt = select(Party.id, Party.code).order_by(Party.code)
+    return stmt if ids is None else stmt.where(Party.id.in_(ids))
 
 
-def party_codes(connection: Connection | Session) -> dict[int, str]:
-    """Every party's code by its id, in one query."""
-    return {party_id: code for party_id, code in connection.execute(party_codes_query())}
+def party_codes(
+    connection: Connection | Session, *, ids: Collection[int] | None = None
+) -> dict[int, str]:
+    """Every party's code (or those of ``ids``) by its id, in one query."""
+    stmt = party_codes_query(ids=ids)
+    return {party_id: code for party_id, code in connection.execute(stmt)}
 
 
 def party_role_lists(connection: Connection | Session) -> dict[int, list[str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import (
     BindParameter,
@@ -32,10 +32,12 @@ from meterhub.db import bulk
 from meterhub.db.direct import Direct
 from meterhub.errors import InvalidInput, NotFound, OverlappingPeriod, PermissionDenied
 from meterhub.kit.ids import normalise_mpxn
-from meterhub.parties.models import Party
 from meterhub.parties.service import party_by_code, suppliers_represented_by
 from meterhub.registration.fuels import Fuel, fuel_of_mpxn
 from meterhub.registration.models import MeterPoint, Registration
+
+if TYPE_CHECKING:
+    from meterhub.parties.models import Party
 
 
 @dataclass(frozen=True)

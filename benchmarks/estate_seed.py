@@ -32,15 +32,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from meterhub.demo.estate import (
-    DEVICE_COLUMNS,
-    DEVICE_HISTORY_COLUMNS,
-    METER_POINT_COLUMNS,
-    REGISTRATION_COLUMNS,
-    Estate,
-    Row,
-)
+from meterhub.demo.estate import Estate, Row
+from meterhub.inventory.service import DEVICE_COLUMNS, DEVICE_HISTORY_COLUMNS
 from meterhub.migrations.run import upgrade
+from meterhub.registration.service import METER_POINT_COLUMNS, REGISTRATION_COLUMNS
 
 METERHUB = str(Path(sys.executable).with_name("meterhub"))
 TABLES = (

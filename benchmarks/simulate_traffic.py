@@ -36,6 +36,7 @@ import pyarrow as pa
 from sqlalchemy import Engine, text
 
 from meterhub.db.session import get_engine
+from meterhub.inventory.catalogue import GAS_DEVICE_TYPES
 from meterhub.kit.ids import make_mpan
 from meterhub.lake import schema as S
 from meterhub.lake.simulate import (
@@ -138,7 +139,7 @@ def build_synthetic_estate(url: str, *, devices: int, seed: int = 1) -> int:
                         "st": "Commissioned",
                         "o": supplier if kind == "CHF" else None,
                         "mp": mprn
-                        if kind in ("GSME", "GPF")
+                        if kind in GAS_DEVICE_TYPES
                         else (None if kind == "CHF" else mpan),
                         "h": None if kind == "CHF" else hub_id,
                     }

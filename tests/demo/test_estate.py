@@ -7,15 +7,10 @@ import statistics
 from collections import defaultdict
 from datetime import date
 
-from meterhub.demo.estate import (
-    DEVICE_COLUMNS,
-    DISTRIBUTION_AREAS,
-    DNO_GROUPS,
-    REGISTRATION_COLUMNS,
-    Estate,
-    Row,
-)
+from meterhub.demo.estate import DISTRIBUTION_AREAS, DNO_GROUPS, Estate, Row
+from meterhub.inventory.service import DEVICE_COLUMNS
 from meterhub.kit.ids import mpan_check_digit
+from meterhub.registration.service import REGISTRATION_COLUMNS
 
 AS_OF = date(2026, 11, 25)
 DEVICE_TYPE = DEVICE_COLUMNS.index("device_type")

@@ -201,3 +201,48 @@ class TestInForce:
             ("ESUP", "IS", "North", 1100),
             ("ESUP", "IS", "South", 50),
         ]
+
+
+class TestLoadForecasts:
+    def test_a_revised_figure_supersedes_its_first_and_is_the_one_in_force(
+        self, session: Session
+    ) -> None:
+        supplier = make_party(session, code="LSUP", roles=("IS", "GS"))
+        first_at = datetime(2026, 4, 10, 9, tzinfo=UTC)
+        final_at = datetime(2026, 5, 10, 9, tzinfo=UTC)
+        written = service.load_forecasts(
+            session,
+            forecasts=[
+                service.LoadedForecast(
+                    supplier_party_id=supplier.id,
+                    month="2026-06",
+                    submitted_by="seed",
+                    role="IS",
+                    csp_region="North",
+                    installs=120,
+                    submitted_at=final_at,
+                    first_installs=90,
+                    first_submitted_at=first_at,
+                ),
+                service.LoadedForecast(
+                    supplier_party_id=supplier.id,
+                    month="2026-06",
+                    submitted_by="seed",
+                    role="GS",
+                    csp_region="North",
+                    installs=40,
+                    submitted_at=final_at,
+                ),
+            ],
+        )
+        assert written == 3
+        rows = service.in_force(session, month="2026-06")
+        assert [(r.party, r.role, r.installs) for r in rows] == [
+            ("LSUP", "GS", 40),
+            ("LSUP", "IS", 120),
+        ]
+        revised = session.scalars(
+            select(InstallForecast).where(InstallForecast.installs == 120)
+        ).one()
+        first = session.get(InstallForecast, revised.supersedes_id)
+        assert first is not None and (first.installs, first.superseded_at) == (90, final_at)

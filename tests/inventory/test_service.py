@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, entries_for
+from meterhub.db import bulk
 from meterhub.errors import (
     Conflict,
     InvalidInput,
@@ -19,9 +20,10 @@ from meterhub.errors import (
 from meterhub.inventory import service
 from meterhub.inventory.catalogue import ALLOWED_TRANSITIONS, DeviceStatus
 from meterhub.inventory.models import Device, DeviceHistory
-from meterhub.kit.clock import today
+from meterhub.kit.clock import today, utcnow
 from meterhub.parties.models import Party
 from meterhub.parties.service import actor_for
+from meterhub.registration import service as registration
 from tests.factories import (
     SYSTEM,
     make_api_login,
@@ -446,3 +448,70 @@ class TestChangeOwner:
         with pytest.raises(NotFound):
             service.device_history(session, actor=actor, device_id=hub.device_id)
         assert (hub.owner_party_id, hub.status) == (holder.id, "Commissioned")
+
+
+class TestMeterPointLink:
+    def test_8_4_links_a_gas_meter_to_a_new_gas_meter_point(self, session: Session) -> None:
+        meter = make_device(session, device_type="GSME")
+        service.update_from_duis(
+            session, actor=SYSTEM, device=meter, field="mpxn", value=MPRN, reason="8.4"
+        )
+        point = registration.meter_point(session, mpxn=MPRN)
+        assert meter.mpxn == MPRN
+        assert point is not None and point.fuel == "gas"
+
+    def test_the_meter_point_fuel_follows_the_device_not_the_number(self, session: Session) -> None:
+        # A gas proxy is gas whatever the MPxN's length says.
+        mpan = make_mpan_for(31)
+        proxy = make_device(session, device_type="GPF")
+        service.update_from_duis(
+            session, actor=SYSTEM, device=proxy, field="mpxn", value=mpan, reason="8.4"
+        )
+        point = registration.meter_point(session, mpxn=mpan)
+        assert point is not None and point.fuel == "gas"
+
+    def test_a_known_meter_point_is_reused(self, session: Session) -> None:
+        supplier, dno = make_party(session, roles=("IS",)), make_party(session, roles=("ED",))
+        mpan = make_mpan_for(32)
+        make_registration(session, mpxn=mpan, supplier=supplier, network=dno)
+        hub = make_device(session, device_type="CHF")
+        service.update_from_duis(
+            session, actor=SYSTEM, device=hub, field="mpxn", value=mpan, reason="8.4"
+        )
+        point = registration.meter_point(session, mpxn=mpan)
+        assert point is not None and point.fuel == "electricity"
+        assert [
+            h.field for h in service.device_history(session, actor=SYSTEM, device_id=hub.device_id)
+        ][-1] == "mpxn"
+
+
+class TestExport:
+    def test_columns_asked_for_without_the_excluded_statuses(self, session: Session) -> None:
+        kept = make_device(session, device_type="CHF", status="Commissioned")
+        make_device(session, device_type="ESME", status="Withdrawn")
+        rows = session.execute(
+            service.device_export_query(
+                columns=("device_id", "device_type", "status"),
+                excluding_statuses=("Withdrawn",),
+                by_device_id=True,
+            )
+        ).all()
+        assert [tuple(r) for r in rows] == [(kept.device_id, "CHF", "Commissioned")]
+
+    def test_a_column_outside_the_export_is_refused(self) -> None:
+        with pytest.raises(InvalidInput):
+            service.device_export_query(columns=("device_id", "created_at"))
+
+    def test_bulk_loaded_devices_are_in_the_inventory(self, session: Session) -> None:
+        _, encode_instant = bulk.encoders(session)
+        at = encode_instant(utcnow())
+        device_id = "00-DB-12-34-56-78-90-FF"
+        device = (device_id, "CHF", "Acme", "H1", "1.0", "SMETS2", "North", "Pending")
+        service.load_devices(
+            session,
+            devices=[(*device, None, None, None, at, at)],
+            history=[(device_id, at, "status", None, "Pending", "seed", "seeded")],
+        )
+        assert service.device_count(session) == 1
+        history = service.device_history(session, actor=SYSTEM, device_id=device_id)
+        assert [(h.field, h.new_value) for h in history] == [("status", "Pending")]

@@ -598,3 +598,33 @@ class TestMayActFor:
                 session, agent_party_id=agent.id, day=D + timedelta(days=1)
             )
         ) == sorted([a.id, b.id])
+
+
+class TestBulkReads:
+    def test_codes_and_roles_by_party_id(self, session: Session) -> None:
+        supplier = make_party(session, code="BRS1", roles=("IS", "GS"))
+        dno = make_party(session, code="BRD1", roles=("ED",))
+        codes = service.party_codes(session)
+        assert (codes[supplier.id], codes[dno.id]) == ("BRS1", "BRD1")
+        roles = service.party_role_lists(session)
+        assert (sorted(roles[supplier.id]), roles[dno.id]) == (["GS", "IS"], ["ED"])
+        assert service.party_count(session) == len(codes)
+        assert service.party_by_id(session, dno.id) is dno
+
+    def test_appointments_in_force_on_the_day_only(self, session: Session) -> None:
+        supplier = make_party(session, roles=("IS",))
+        agent, former = make_party(session, roles=("RSA",)), make_party(session, roles=("RSA",))
+        make_appointment(session, supplier=supplier, agent=agent, valid_from=date(2024, 3, 1))
+        make_appointment(
+            session,
+            supplier=supplier,
+            agent=former,
+            valid_from=date(2023, 1, 1),
+            valid_to=date(2024, 2, 29),
+        )
+        assert service.appointments_in_force(session, day=date(2024, 2, 29)) == [
+            (supplier.id, former.id)
+        ]
+        assert service.appointments_in_force(session, day=date(2024, 3, 1)) == [
+            (supplier.id, agent.id)
+        ]

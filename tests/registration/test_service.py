@@ -9,12 +9,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import entries_for
+from meterhub.db import bulk
 from meterhub.errors import InvalidInput, NotFound, OverlappingPeriod, PermissionDenied
 from meterhub.parties.models import Party
 from meterhub.parties.service import actor_for
 from meterhub.registration import service
+from meterhub.registration.fuels import Fuel
 from meterhub.registration.models import MeterPoint, Registration
-from tests.factories import SYSTEM, make_api_login, make_mpan_for, make_party, make_registration
+from tests.factories import (
+    SYSTEM,
+    make_api_login,
+    make_appointment,
+    make_mpan_for,
+    make_party,
+    make_registration,
+)
 
 MPRN = "7512345678"
 
@@ -417,3 +426,100 @@ class TestVisibleHistory:
     def test_unknown_meter_point_is_not_found_even_for_the_operator(self, session: Session) -> None:
         with pytest.raises(NotFound):
             service.visible_history(session, actor=SYSTEM, mpxn=make_mpan_for(5))
+
+
+class TestRegistrationsInForce:
+    def test_each_meter_point_once_with_whoever_held_it_that_day(self, session: Session) -> None:
+        old, new, dno = _parties(session)
+        gained, ended, later = make_mpan_for(21), make_mpan_for(22), make_mpan_for(23)
+        make_registration(session, mpxn=gained, supplier=old, network=dno)
+        make_registration(
+            session, mpxn=gained, supplier=new, network=dno, effective_from=date(2024, 6, 1)
+        )
+        make_registration(
+            session, mpxn=ended, supplier=old, network=dno, effective_to=date(2024, 5, 31)
+        )
+        make_registration(
+            session, mpxn=later, supplier=old, network=dno, effective_from=date(2024, 6, 2)
+        )
+
+        def on(day: date) -> set[tuple[str, int, int]]:
+            return set(service.registrations_in_force(session, day=day))
+
+        assert on(date(2024, 5, 31)) == {(gained, old.id, dno.id), (ended, old.id, dno.id)}
+        assert on(date(2024, 6, 1)) == {(gained, new.id, dno.id)}
+        assert on(date(2024, 6, 2)) == {(gained, new.id, dno.id), (later, old.id, dno.id)}
+
+    def test_agrees_with_registered_on(self, session: Session) -> None:
+        supplier, _, dno = _parties(session)
+        mpan = make_mpan_for(24)
+        make_registration(session, mpxn=mpan, supplier=supplier, network=dno)
+        [(mpxn, supplier_id, network_id)] = service.registrations_in_force(
+            session, day=date(2024, 1, 1)
+        )
+        row = service.registered_on(session, mpxn=mpan, day=date(2024, 1, 1))
+        assert row is not None
+        assert (mpxn, supplier_id, network_id) == (
+            row.mpxn,
+            row.supplier_party_id,
+            row.network_operator_party_id,
+        )
+
+
+class TestHolds:
+    def test_supplier_network_and_appointed_agent_hold_others_do_not(
+        self, session: Session
+    ) -> None:
+        supplier, stranger, dno = _parties(session)
+        agent = make_party(session, roles=("RSA",))
+        make_appointment(session, supplier=supplier, agent=agent, valid_from=date(2024, 3, 1))
+        mpan = make_mpan_for(25)
+        make_registration(session, mpxn=mpan, supplier=supplier, network=dno)
+        day = date(2024, 3, 1)
+        for party, expected in ((supplier, True), (dno, True), (agent, True), (stranger, False)):
+            assert service.holds(session, mpxn=mpan, party_id=party.id, day=day) is expected
+        assert not service.holds(session, mpxn=mpan, party_id=agent.id, day=date(2024, 2, 29))
+
+
+class TestEnsureMeterPoint:
+    def test_a_new_meter_point_takes_the_fuel_it_is_given(self, session: Session) -> None:
+        point = service.ensure_meter_point(session, mpxn=MPRN, fuel=Fuel.GAS)
+        assert (point.mpxn, point.fuel) == (MPRN, "gas")
+        assert service.meter_point(session, mpxn=MPRN) is point
+
+    def test_the_fuel_given_wins_over_the_shape_of_the_number(self, session: Session) -> None:
+        # What the caller knows (the device is a gas meter) is data; the MPxN's length a guess.
+        mpan = make_mpan_for(29)
+        assert service.ensure_meter_point(session, mpxn=mpan, fuel=Fuel.GAS).fuel == "gas"
+
+    def test_without_a_fuel_an_mpan_core_is_electricity_and_an_mprn_gas(
+        self, session: Session
+    ) -> None:
+        mpan = make_mpan_for(26)
+        assert service.ensure_meter_point(session, mpxn=mpan).fuel == "electricity"
+        assert service.ensure_meter_point(session, mpxn=MPRN).fuel == "gas"
+
+    def test_a_known_meter_point_keeps_its_fuel(self, session: Session) -> None:
+        mpan = make_mpan_for(27)
+        service.ensure_meter_point(session, mpxn=mpan)
+        again = service.ensure_meter_point(session, mpxn=mpan, fuel=Fuel.GAS)
+        assert again.fuel == "electricity"
+        assert _count(session, MeterPoint) == 1
+
+    def test_an_unknown_meter_point_is_none(self, session: Session) -> None:
+        assert service.meter_point(session, mpxn=MPRN) is None
+
+
+class TestBulkLoad:
+    def test_loaded_rows_read_back_as_registered(self, session: Session) -> None:
+        supplier, _, dno = _parties(session)
+        mpan = make_mpan_for(28)
+        encode_day, _ = bulk.encoders(session)
+        service.load_meter_points(session, rows=[(mpan, "electricity", "AB")])
+        service.load_registrations(
+            session, rows=[(mpan, supplier.id, None, dno.id, encode_day(date(2024, 1, 1)), None)]
+        )
+        session.expire_all()
+        row = service.registered_on(session, mpxn=mpan, day=date(2024, 6, 1))
+        assert row is not None and (row.supplier, row.network_operator) == (supplier, dno)
+        assert service.registered_on(session, mpxn=mpan, day=date(2023, 12, 31)) is None

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record
 from meterhub.comms_hubs.models import HubReturn
 from meterhub.inventory import service as inventory
-from meterhub.inventory.models import Device
+
+if TYPE_CHECKING:
+    from meterhub.inventory.models import Device
 
 PALLET_CHARGE_PENCE = 600_000
 HUBS_PER_PALLET = 896

@@ -34,6 +34,7 @@ from typing import Any
 
 from meterhub.kit.ids import make_mpan
 from meterhub.parties.roles import PartyKind, Role
+from meterhub.registration.fuels import Fuel
 
 OPERATOR_CODE = "DCC"
 RECCO_CODE = "RECCO"
@@ -313,32 +314,9 @@ class AppointmentPlan:
 
 # ---------------------------------------------------------------- the rows
 
-METER_POINT_COLUMNS = ("mpxn", "fuel", "postcode_area")
-REGISTRATION_COLUMNS = (
-    "mpxn",
-    "supplier_party_id",
-    "shipper_party_id",
-    "network_operator_party_id",
-    "effective_from",
-    "effective_to",
-)
-DEVICE_COLUMNS = (
-    "device_id",
-    "device_type",
-    "manufacturer",
-    "model",
-    "firmware_version",
-    "smets_version",
-    "csp_region",
-    "status",
-    "owner_party_id",
-    "mpxn",
-    "comms_hub_id",
-    "created_at",
-    "updated_at",
-)
-DEVICE_HISTORY_COLUMNS = ("device_id", "at", "field", "old_value", "new_value", "actor", "reason")
-
+# Rows in the column order of each owner's bulk load: registration's
+# ``METER_POINT_COLUMNS`` and ``REGISTRATION_COLUMNS``, inventory's ``DEVICE_COLUMNS`` and
+# ``DEVICE_HISTORY_COLUMNS``.
 Row = tuple[Any, ...]
 
 
@@ -667,7 +645,7 @@ class _RowMaker:
         serial = self.mpan_serial[area.distributor_id] + 1 + int(r() * 37)
         self.mpan_serial[area.distributor_id] = serial
         mpan = make_mpan(f"{area.distributor_id:02d}{serial:010d}")
-        batch.meter_points.append((mpan, "electricity", postcode))
+        batch.meter_points.append((mpan, Fuel.ELECTRICITY.value, postcode))
         dno = self.ids[area.network_operator]
         ids = self.supplier_ids
         day = self.day
@@ -678,7 +656,7 @@ class _RowMaker:
         if dual:
             self.mprn_serial += 1 + int(r() * 23)
             mprn = str(self.mprn_serial)
-            batch.meter_points.append((mprn, "gas", postcode))
+            batch.meter_points.append((mprn, Fuel.GAS.value, postcode))
             network = self.ids[area.gas_network]
             if r() < IGT_SHARE_OF_GAS:
                 network = self.igt_ids[int(r() * len(self.igt_ids))]

@@ -17,18 +17,21 @@ from __future__ import annotations
 import calendar
 import random
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from typing import Final
 
-from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record
-from meterhub.forecasts.models import InstallForecast
-from meterhub.inventory.models import Device
+from meterhub.forecasts.service import LoadedForecast, load_forecasts
+from meterhub.inventory import service as inventory
+from meterhub.inventory.catalogue import METER_TYPES, DeviceStatus, DeviceType
 from meterhub.lake.simulate import TrafficSettings
-from meterhub.parties.models import Party
-from meterhub.registration.models import Registration
+from meterhub.parties import service as parties
+from meterhub.parties.roles import Role
+from meterhub.registration import service as registration
 
 #: ``meterhub simulate traffic``'s default rate (requests a second).
 SIMULATED_RATE: Final = 850.0
@@ -36,7 +39,6 @@ SIMULATED_RATE: Final = 850.0
 INSTALL_JOURNEY_STEPS: Final = 6
 #: Roughly how many journeys get through all their steps on the simulated network.
 JOURNEY_SUCCESS: Final = 0.9
-METER_TYPES: Final = ("ESME", "GSME")
 
 
 def expected_installs(month: str, *, rate: float = SIMULATED_RATE) -> float:
@@ -58,26 +60,32 @@ def _meters(session: Session, on: date) -> Counter[tuple[str, str, str]]:
     the meter would send, as the simulator sends it: to the meter's hub, by the supplier
     registered to the hub's meter point, in role IS (a hub is no gas device); a meter with no
     hub is the target itself (GS for a gas meter)."""
-    hub = aliased(Device)
+    columns = ("device_id", "device_type", "status", "csp_region", "mpxn", "comms_hub_id")
+    device = inventory.device_export_query(columns=columns).subquery()
+    hub = inventory.device_export_query(columns=columns).subquery()
+    held = registration.registrations_in_force_query(day=on).subquery()
     role = case(
-        (hub.device_id.is_not(None), "IS"), (Device.device_type == "GSME", "GS"), else_="IS"
+        (hub.c.device_id.is_not(None), Role.IMPORT_SUPPLIER.value),
+        (device.c.device_type == DeviceType.GSME.value, Role.GAS_SUPPLIER.value),
+        else_=Role.IMPORT_SUPPLIER.value,
     )
-    region = func.coalesce(hub.csp_region, Device.csp_region)
+    region = func.coalesce(hub.c.csp_region, device.c.csp_region)
     rows = session.execute(
-        select(Party.code, role, region, func.count())
-        .select_from(Device)
-        .outerjoin(hub, hub.device_id == Device.comms_hub_id)
-        .join(Registration, Registration.mpxn == func.coalesce(hub.mpxn, Device.mpxn))
-        .join(Party, Party.id == Registration.supplier_party_id)
+        select(held.c.supplier_party_id, role, region, func.count())
+        .select_from(device)
+        .outerjoin(hub, hub.c.device_id == device.c.comms_hub_id)
+        .join(held, held.c.mpxn == func.coalesce(hub.c.mpxn, device.c.mpxn))
         .where(
-            Device.device_type.in_(METER_TYPES),
-            Device.status == "Commissioned",
-            Registration.effective_from <= on,
-            or_(Registration.effective_to.is_(None), Registration.effective_to >= on),
+            device.c.device_type.in_(METER_TYPES),
+            device.c.status == DeviceStatus.COMMISSIONED.value,
         )
-        .group_by(Party.code, role, region)
+        .group_by(held.c.supplier_party_id, role, region)
     ).all()
-    return Counter({(code, r, g): n for code, r, g, n in rows})
+    code_of = parties.party_codes(session)
+    meters: Counter[tuple[str, str, str]] = Counter()
+    for supplier, r, g, n in rows:
+        meters[(code_of[supplier], r, g)] += n
+    return meters
 
 
 def seed_forecasts(session: Session, *, actor: Actor, seed: int, as_of: date) -> int:
@@ -89,11 +97,10 @@ def seed_forecasts(session: Session, *, actor: Actor, seed: int, as_of: date) ->
     total = sum(meters.values())
     if not total:
         return 0
-    party_ids: dict[str, int] = {c: i for c, i in session.execute(select(Party.code, Party.id))}
+    party_ids = {code: party_id for party_id, code in parties.party_codes(session).items()}
     this_month = as_of.replace(day=1)
     ceiling = datetime.combine(as_of, time(9), tzinfo=UTC)
-    firsts: list[InstallForecast] = []
-    finals: list[tuple[InstallForecast, InstallForecast | None]] = []
+    loaded: list[LoadedForecast] = []
     for offset in (-1, 0, 1, 2):
         month = _shift(this_month, offset)
         label = f"{month:%Y-%m}"
@@ -105,33 +112,23 @@ def seed_forecasts(session: Session, *, actor: Actor, seed: int, as_of: date) ->
         for (code, role, region), count in sorted(meters.items()):
             rng = random.Random(f"{seed}:forecast:{code}:{role}:{region}:{label}")
             share = national * count / total
-            key = {
-                "supplier_party_id": party_ids[code],
-                "role": role,
-                "month": label,
-                "csp_region": region,
-                "submitted_by": actor.name[:120],
-            }
-            final = InstallForecast(
-                **key, installs=round(share * rng.uniform(0.85, 1.15)), submitted_at=final_at
+            final = LoadedForecast(
+                supplier_party_id=party_ids[code],
+                role=role,
+                month=label,
+                csp_region=region,
+                submitted_by=actor.name[:120],
+                installs=round(share * rng.uniform(0.85, 1.15)),
+                submitted_at=final_at,
             )
-            first = None
             if rng.random() < 1 / 3 and first_at < final_at:
-                first = InstallForecast(
-                    **key,
-                    installs=round(share * rng.uniform(0.7, 1.3)),
-                    submitted_at=first_at,
-                    superseded_at=final_at,
+                final = replace(
+                    final,
+                    first_installs=round(share * rng.uniform(0.7, 1.3)),
+                    first_submitted_at=first_at,
                 )
-                firsts.append(first)
-            finals.append((final, first))
-    session.add_all(firsts)
-    session.flush()
-    for final, first in finals:
-        final.supersedes_id = first.id if first is not None else None
-    session.add_all(final for final, _ in finals)
-    session.flush()
-    written = len(firsts) + len(finals)
+            loaded.append(final)
+    written = load_forecasts(session, forecasts=loaded)
     record(
         session,
         actor=actor,

@@ -2,10 +2,12 @@
 
 The few hundred parties, users, tokens and appointments go through the parties service, so they
 obey the same rules (and leave the same audit entries) as any other. The bulk tables (meter
-points, registrations, devices and their first history rows) are written with executemany in
-large batches: through the DBAPI cursor on SQLite, where SQLAlchemy's per-row work would cost
-more than the database itself, and through Core ``insert()`` elsewhere. A single audit entry
-records the seed and its counts, instead of one per device.
+points, registrations, devices and their first history rows) go in large batches through the
+bulk loads their owners offer (``registration.service.load_meter_points`` and
+``load_registrations``, ``inventory.service.load_devices``): executemany through the DBAPI
+cursor on SQLite, where SQLAlchemy's per-row work would cost more than the database itself,
+and through Core ``insert()`` elsewhere (``db/bulk.py``). A single audit entry records the seed
+and its counts, instead of one per device.
 
 Every user of the estate shares one freshly generated password, hashed once: an argon2 hash takes
 about half a second here, and a demo estate has about a hundred users. API tokens are each
@@ -20,34 +22,22 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from queue import Full, Queue
-from typing import Any
 
-from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record
-from meterhub.db.base import Base
-from meterhub.demo.estate import (
-    DEVICE_COLUMNS,
-    DEVICE_HISTORY_COLUMNS,
-    METER_POINT_COLUMNS,
-    OPERATOR_CODE,
-    REGISTRATION_COLUMNS,
-    Estate,
-    Row,
-    RowBatch,
-)
+from meterhub.db import bulk
+from meterhub.demo.estate import OPERATOR_CODE, Estate, RowBatch
 from meterhub.demo.forecasts import seed_forecasts
 from meterhub.errors import Conflict, InvalidInput
-from meterhub.inventory.models import Device, DeviceHistory
+from meterhub.inventory import service as inventory
 from meterhub.parties import service as parties
-from meterhub.parties.models import Party
 from meterhub.parties.passwords import hash_password
 from meterhub.parties.roles import DUIS_ROLES
-from meterhub.registration.models import MeterPoint, Registration
+from meterhub.registration import service as registration
 
 MIN_DEVICES = 100
 MAX_DEVICES = 20_000_000
@@ -76,8 +66,8 @@ class SeedResult:
 
 def _check_empty(session: Session) -> None:
     """Seeding twice would duplicate the estate (or fail halfway on a unique key): refuse."""
-    parties_held = session.scalar(select(func.count()).select_from(Party)) or 0
-    devices_held = session.scalar(select(func.count()).select_from(Device)) or 0
+    parties_held = parties.party_count(session)
+    devices_held = inventory.device_count(session)
     if parties_held or devices_held:
         raise Conflict(
             f"the database already holds {parties_held} parties and {devices_held} devices;"
@@ -92,49 +82,6 @@ def check_size(devices: int) -> None:
             f"--devices must be between {MIN_DEVICES} and {MAX_DEVICES:,}, not {devices}",
             code="bad_device_count",
         )
-
-
-class _BulkWriter:
-    """executemany into one table, in the connection of the session's transaction."""
-
-    def __init__(self, session: Session) -> None:
-        self.connection = session.connection()
-        self.sqlite = self.connection.dialect.name == "sqlite"
-        self._sql: dict[str, str] = {}
-
-    def write(self, table: Table, columns: Sequence[str], rows: list[Row]) -> None:
-        if not rows:
-            return
-        if self.sqlite:
-            sql = self._sql.get(table.name)
-            if sql is None:
-                sql = self._sql[table.name] = (
-                    f"INSERT INTO {table.name} ({', '.join(columns)})"
-                    f" VALUES ({', '.join('?' * len(columns))})"
-                )
-            cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.executemany(sql, rows)
-            finally:
-                cursor.close()
-        else:
-            self.connection.execute(
-                insert(table), [dict(zip(columns, r, strict=True)) for r in rows]
-            )
-
-    def encoders(self) -> tuple[Callable[[date], Any], Callable[[datetime], Any]]:
-        """How dates and UTC timestamps are written: as SQLAlchemy stores them on SQLite (text),
-        or as objects the driver adapts."""
-        if self.sqlite:
-            return (
-                lambda d: d.isoformat(),
-                lambda dt: dt.strftime("%Y-%m-%d %H:%M:%S.%f"),
-            )
-        return (lambda d: d, lambda dt: dt)
-
-
-def _table(model: type[Base]) -> Table:
-    return Base.metadata.tables[model.__tablename__]
 
 
 def _duis_id(party_index: int, role_index: int) -> str:
@@ -159,12 +106,13 @@ def seed_estate(
     _check_empty(session)
     estate = Estate(seed=seed, devices=devices, as_of=as_of)
 
-    party_ids: dict[str, int] = {}
-    for plan in estate.parties:
-        party = parties.create_party(
+    party_rows = {
+        plan.code: parties.create_party(
             session, actor=actor, code=plan.code, name=plan.name, kind=plan.kind, roles=plan.roles
         )
-        party_ids[plan.code] = party.id
+        for plan in estate.parties
+    }
+    party_ids = {code: party.id for code, party in party_rows.items()}
     for appointment in estate.appointments:
         parties.appoint_agent(
             session,
@@ -179,8 +127,7 @@ def seed_estate(
     password_hash = hash_password(password)
     credentials: list[Credential] = []
     for index, plan in enumerate(estate.parties):
-        party_row = session.get(Party, party_ids[plan.code])
-        assert party_row is not None
+        party_row = party_rows[plan.code]
         roles: dict[str, str | None] = {
             role: _duis_id(index, r_index) if role in DUIS_ROLES else None
             for r_index, role in enumerate(plan.roles)
@@ -272,31 +219,22 @@ def _load_rows(
     actor: Actor,
     progress: Callable[[int], None] | None,
 ) -> dict[str, int]:
-    writer = _BulkWriter(session)
-    encode_day, encode_instant = writer.encoders()
-    tables: tuple[tuple[Table, tuple[str, ...]], ...] = (
-        (_table(MeterPoint), METER_POINT_COLUMNS),
-        (_table(Registration), REGISTRATION_COLUMNS),
-        (_table(Device), DEVICE_COLUMNS),
-        (_table(DeviceHistory), DEVICE_HISTORY_COLUMNS),
-    )
+    encode_day, encode_instant = bulk.encoders(session)
     counts = {"premises": 0, "meter_points": 0, "registrations": 0, "devices": 0}
+    connection = session.connection()
     restore_cache: int | None = None
-    if writer.sqlite:
+    if connection.dialect.name == "sqlite":
         # A bigger page cache keeps the growing indexes in memory during the load.
-        restore_cache = writer.connection.exec_driver_sql("PRAGMA cache_size").scalar()
-        writer.connection.exec_driver_sql("PRAGMA cache_size=-1048576")
+        restore_cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        connection.exec_driver_sql("PRAGMA cache_size=-1048576")
     try:
         batches = estate.rows(
             party_ids, actor=actor.name, encode_day=encode_day, encode_instant=encode_instant
         )
         for batch in _in_background(batches):
-            for (table, columns), rows in zip(
-                tables,
-                (batch.meter_points, batch.registrations, batch.devices, batch.device_history),
-                strict=True,
-            ):
-                writer.write(table, columns, rows)
+            registration.load_meter_points(session, rows=batch.meter_points)
+            registration.load_registrations(session, rows=batch.registrations)
+            inventory.load_devices(session, devices=batch.devices, history=batch.device_history)
             counts["premises"] += batch.premises
             counts["meter_points"] += len(batch.meter_points)
             counts["registrations"] += len(batch.registrations)
@@ -305,7 +243,7 @@ def _load_rows(
                 progress(counts["devices"])
     finally:
         if restore_cache is not None:
-            writer.connection.exec_driver_sql(f"PRAGMA cache_size={int(restore_cache)}")
+            connection.exec_driver_sql(f"PRAGMA cache_size={int(restore_cache)}")
     return counts
 
 

@@ -17,10 +17,22 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from meterhub.parties.roles import NETWORK_ROLES, Role
 from meterhub.parties.service import may_act_for
+from meterhub.registration.fuels import Fuel, fuel_of_mpxn
 from meterhub.registration.service import RegisteredParties, registered_parties_on
 
-SUPPLIER_FUEL = {"IS": "electricity", "ES": "electricity", "GS": "gas"}
+#: The fuel of the meter points each supplier role acts on.
+SUPPLIER_FUEL = {
+    Role.IMPORT_SUPPLIER.value: Fuel.ELECTRICITY,
+    Role.EXPORT_SUPPLIER.value: Fuel.ELECTRICITY,
+    Role.GAS_SUPPLIER.value: Fuel.GAS,
+}
+#: The network role that serves a meter point of each fuel.
+NETWORK_ROLE_OF_FUEL = {
+    Fuel.ELECTRICITY: Role.ELECTRICITY_DISTRIBUTOR.value,
+    Fuel.GAS: Role.GAS_TRANSPORTER.value,
+}
 
 
 class DeviceFacts(Protocol):
@@ -30,10 +42,6 @@ class DeviceFacts(Protocol):
     def owner_party_id(self) -> int | None: ...
     @property
     def mpxn(self) -> str | None: ...
-
-
-def _fuel(mpxn: str) -> str:
-    return "electricity" if len(mpxn) == 13 else "gas"
 
 
 def responsible_suppliers(
@@ -77,9 +85,9 @@ def entitled(
             and party_id == reg.supplier_party_id
             and party_id != device.owner_party_id
         ):
-            return SUPPLIER_FUEL[role] == _fuel(reg.mpxn)
+            return SUPPLIER_FUEL[role] is fuel_of_mpxn(reg.mpxn)
         return True
-    if role in ("ED", "GT"):
+    if role in NETWORK_ROLES:
         if holder_only:
             return False
         reg = reg or (
@@ -87,7 +95,7 @@ def entitled(
         )
         if reg is None or reg.network_operator_party_id != party_id:
             return False
-        return (role == "ED") == (_fuel(reg.mpxn) == "electricity")
+        return role == NETWORK_ROLE_OF_FUEL[fuel_of_mpxn(reg.mpxn)]
     if role == "RSA":
         return any(
             may_act_for(session, agent_party_id=party_id, supplier_party_id=s, day=day)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from meterhub.errors import InvalidInput
+from meterhub.registration.fuels import Fuel
 
 
 class DeviceType(StrEnum):
@@ -17,6 +18,24 @@ class DeviceType(StrEnum):
     HCALCS = "HCALCS"  # HAN-connected auxiliary load control switch
     IHD = "IHD"  # in-home display
     CAD = "CAD"  # consumer access device
+
+
+#: The gas devices: the gas meter and the gas proxy function in the hub that speaks for it.
+GAS_DEVICE_TYPES: Final[frozenset[str]] = frozenset({DeviceType.GSME.value, DeviceType.GPF.value})
+#: The electricity devices: the electricity meter.
+ELECTRICITY_DEVICE_TYPES: Final[frozenset[str]] = frozenset({DeviceType.ESME.value})
+#: The meters: what a meter point is metered by, electricity first.
+METER_TYPES: Final[tuple[str, ...]] = (DeviceType.ESME.value, DeviceType.GSME.value)
+
+
+def fuel_of_device_type(device_type: str) -> Fuel | None:
+    """The fuel a device of this type meters (gas meters and gas proxies gas, electricity
+    meters electricity); None for a device that serves either (hubs, displays, switches)."""
+    if device_type in GAS_DEVICE_TYPES:
+        return Fuel.GAS
+    if device_type in ELECTRICITY_DEVICE_TYPES:
+        return Fuel.ELECTRICITY
+    return None
 
 
 class DeviceStatus(StrEnum):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meterhub.api.deps import CurrentActor, DbSession
@@ -19,17 +18,14 @@ from meterhub.inventory.schemas import (
     OwnerChange,
     StatusChange,
 )
-from meterhub.parties.models import Party
+from meterhub.parties.service import party_codes
 
 router = APIRouter(tags=["inventory"])
 
 
 def devices_out(session: Session, devices: list[Device]) -> list[DeviceOut]:
     owner_ids = {d.owner_party_id for d in devices if d.owner_party_id is not None}
-    codes: dict[int, str] = {}
-    if owner_ids:
-        stmt = select(Party.id, Party.code).where(Party.id.in_(owner_ids))
-        codes = {party_id: code for party_id, code in session.execute(stmt)}
+    codes = party_codes(session, ids=owner_ids) if owner_ids else {}
     return [
         DeviceOut(
             device_id=d.device_id,

@@ -21,10 +21,12 @@ from typing import Final
 
 import pyarrow as pa
 
+from meterhub.parties.roles import DUIS_ROLE_ORDER
+
 KINDS: Final = ("received", "acknowledged", "refused", "sent", "response", "alert")
 RECEIVED, ACKNOWLEDGED, REFUSED, SENT, RESPONSE, ALERT = range(len(KINDS))
 
-ROLES: Final = ("IS", "ES", "GS", "ED", "GT", "RSA", "OU")
+ROLES: Final = DUIS_ROLE_ORDER
 
 PROCESSES: Final = (
     "install_commission",

@@ -7,6 +7,7 @@ and may read every party's records; everyone else sees only their own party's.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 
 class Role(StrEnum):
@@ -36,7 +37,40 @@ DUIS_ROLES = frozenset(
         Role.OTHER_USER,
     }
 )
-SUPPLIER_ROLES = frozenset({Role.IMPORT_SUPPLIER, Role.EXPORT_SUPPLIER, Role.GAS_SUPPLIER})
+
+# The role lists every domain uses, as the codes DUIS, the lake and the reports carry.
+#: Every DUIS role, in the order the lake and the reports list them: suppliers, network
+#: operators, then agents and other users.
+DUIS_ROLE_ORDER: Final[tuple[str, ...]] = tuple(
+    r.value
+    for r in (
+        Role.IMPORT_SUPPLIER,
+        Role.EXPORT_SUPPLIER,
+        Role.GAS_SUPPLIER,
+        Role.ELECTRICITY_DISTRIBUTOR,
+        Role.GAS_TRANSPORTER,
+        Role.REGISTERED_SUPPLIER_AGENT,
+        Role.OTHER_USER,
+    )
+)
+#: The roles a supplier acts in: import and export electricity, gas.
+SUPPLIER_ROLES: Final[tuple[str, ...]] = (
+    Role.IMPORT_SUPPLIER.value,
+    Role.EXPORT_SUPPLIER.value,
+    Role.GAS_SUPPLIER.value,
+)
+#: The roles a network operator acts in: the Electricity Distributor and the Gas Transporter.
+NETWORK_ROLES: Final[tuple[str, ...]] = (
+    Role.ELECTRICITY_DISTRIBUTOR.value,
+    Role.GAS_TRANSPORTER.value,
+)
+#: The registered supplier's and the network operator's roles at an electricity meter point ...
+ELECTRICITY_ROLES: Final[tuple[str, str]] = (
+    Role.IMPORT_SUPPLIER.value,
+    Role.ELECTRICITY_DISTRIBUTOR.value,
+)
+#: ... and at a gas one.
+GAS_ROLES: Final[tuple[str, str]] = (Role.GAS_SUPPLIER.value, Role.GAS_TRANSPORTER.value)
 
 
 class PartyKind(StrEnum):

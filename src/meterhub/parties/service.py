@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import Connection, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record
@@ -239,7 +239,7 @@ def appoint_agent(
     supplier = party_by_code(session, supplier_code)
     if supplier is None or not (actor.is_operator or supplier.id == actor.party_id):
         raise NotFound(f"no party {supplier_code}")
-    if not party_roles(supplier) & {r.value for r in SUPPLIER_ROLES}:
+    if not party_roles(supplier) & set(SUPPLIER_ROLES):
         raise InvalidInput(f"{supplier.code} is not a supplier", code="not_a_supplier")
     agent = party_by_code(session, agent_code)
     if agent is None:
@@ -479,3 +479,56 @@ def party_codes_by_id(session: Session) -> dict[int, str]:
     """Every party's market participant ID by its id: one query, for exports that name the
     party of many rows at once (the event lake)."""
     return {pid: code for pid, code in session.execute(select(Party.id, Party.code))}
+
+
+# ---- for other domains: parties and appointments read in bulk (the lake, the reports) -------
+
+
+def party_by_id(session: Session, party_id: int) -> Party | None:
+    return session.get(Party, party_id)
+
+
+def party_count(session: Session) -> int:
+    """How many parties the hub knows (a fresh database knows none)."""
+    return session.scalar(select(func.count()).select_from(Party)) or 0
+
+
+def party_codes_query(*, ids: Collection[int] | None = None) -> Select[int, str]:
+    """``(id, code)`` of every party (or of those in ``ids``), in code order: the statement,
+    for readers that run it their own fast way (the lake simulator on the driver's cursor)."""
+    stmt = select(Party.id, Party.code).order_by(Party.code)
+    return stmt if ids is None else stmt.where(Party.id.in_(ids))
+
+
+def party_codes(
+    connection: Connection | Session, *, ids: Collection[int] | None = None
+) -> dict[int, str]:
+    """Every party's code (or those of ``ids``) by its id, in one query."""
+    stmt = party_codes_query(ids=ids)
+    return {party_id: code for party_id, code in connection.execute(stmt)}
+
+
+def party_role_lists(connection: Connection | Session) -> dict[int, list[str]]:
+    """The roles each party holds, by party id, in one query (a party with none is absent)."""
+    roles: dict[int, list[str]] = {}
+    for party_id, role in connection.execute(select(PartyRole.party_id, PartyRole.role)):
+        roles.setdefault(party_id, []).append(role)
+    return roles
+
+
+def appointments_in_force_query(*, day: date) -> Select[int, int]:
+    """``(supplier_party_id, agent_party_id)`` of every agent appointment in force on ``day``,
+    ordered by supplier then agent: the statement, as ``party_codes_query``."""
+    return (
+        select(AgentAppointment.supplier_party_id, AgentAppointment.agent_party_id)
+        .where(
+            AgentAppointment.valid_from <= day,
+            or_(AgentAppointment.valid_to.is_(None), AgentAppointment.valid_to >= day),
+        )
+        .order_by(AgentAppointment.supplier_party_id, AgentAppointment.agent_party_id)
+    )
+
+
+def appointments_in_force(connection: Connection | Session, *, day: date) -> list[tuple[int, int]]:
+    """``appointments_in_force_query`` run."""
+    return [(s, a) for s, a in connection.execute(appointments_in_force_query(day=day))]

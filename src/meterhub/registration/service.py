@@ -7,20 +7,37 @@ closed the day before. Anything else that would overlap is refused. Theft claims
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from meterhub.audit.service import Actor, record
+from meterhub.db import bulk
 from meterhub.db.direct import Direct
 from meterhub.errors import InvalidInput, NotFound, OverlappingPeriod, PermissionDenied
-from meterhub.kit.ids import fuel_of, normalise_mpxn
-from meterhub.parties.models import Party
-from meterhub.parties.service import party_by_code
+from meterhub.kit.ids import normalise_mpxn
+from meterhub.parties.service import party_by_code, suppliers_represented_by
+from meterhub.registration.fuels import Fuel, fuel_of_mpxn
 from meterhub.registration.models import MeterPoint, Registration
+
+if TYPE_CHECKING:
+    from meterhub.parties.models import Party
 
 
 @dataclass(frozen=True)
@@ -56,7 +73,7 @@ def register(
     if not actor.is_operator:
         raise PermissionDenied("registration data is loaded by the hub operator")
     mpxn = normalise_mpxn(mpxn)
-    fuel = fuel_of(mpxn)
+    fuel = fuel_of_mpxn(mpxn)
     supplier_party = _party(session, supplier, "supplier")
     network_party = _party(session, network_operator, "network operator")
     shipper_party = _party(session, shipper, "shipper")
@@ -68,9 +85,7 @@ def register(
     if effective_to is not None and effective_to < effective_from:
         raise InvalidInput("effective_to is before effective_from", code="bad_period")
 
-    if session.get(MeterPoint, mpxn) is None:
-        session.add(MeterPoint(mpxn=mpxn, fuel=fuel))
-        session.flush()
+    ensure_meter_point(session, mpxn=mpxn, fuel=fuel)
     periods = history(session, mpxn=mpxn)
     closed: Registration | None = None
     for other in periods:
@@ -126,13 +141,17 @@ def history(session: Session, *, mpxn: str) -> Sequence[Registration]:
     return session.scalars(stmt).all()
 
 
-def registered_on(session: Session, *, mpxn: str, day: date) -> Registration | None:
-    """Who held ``mpxn`` on ``day``: its registration period then, or None."""
-    stmt = select(Registration).where(
-        Registration.mpxn == mpxn,
+def _in_force(day: date | BindParameter[date]) -> ColumnElement[bool]:
+    """SQL condition on ``Registration``: the period covers ``day`` (both ends inclusive)."""
+    return and_(
         Registration.effective_from <= day,
         or_(Registration.effective_to.is_(None), Registration.effective_to >= day),
     )
+
+
+def registered_on(session: Session, *, mpxn: str, day: date) -> Registration | None:
+    """Who held ``mpxn`` on ``day``: its registration period then, or None."""
+    stmt = select(Registration).where(Registration.mpxn == mpxn, _in_force(day))
     return session.scalar(stmt)
 
 
@@ -147,9 +166,7 @@ class RegisteredParties:
 
 _PARTIES_ON = Direct(
     select(Registration.supplier_party_id, Registration.network_operator_party_id).where(
-        Registration.mpxn == bindparam("mpxn"),
-        Registration.effective_from <= bindparam("day"),
-        or_(Registration.effective_to.is_(None), Registration.effective_to >= bindparam("day")),
+        Registration.mpxn == bindparam("mpxn"), _in_force(bindparam("day"))
     )
 )
 
@@ -207,3 +224,96 @@ def visible_history(session: Session, *, actor: Actor, mpxn: str) -> Sequence[Re
     if not rows:
         raise NotFound(f"no meter point {mpxn}")
     return rows
+
+
+# ---- for other domains: meter points, who holds them, and the estate in bulk ----------------
+
+
+def meter_point(session: Session, *, mpxn: str) -> MeterPoint | None:
+    """The meter point ``mpxn`` names, if registration knows it."""
+    return session.get(MeterPoint, mpxn)
+
+
+def ensure_meter_point(session: Session, *, mpxn: str, fuel: Fuel | None = None) -> MeterPoint:
+    """The meter point ``mpxn``, recorded now if registration did not know it yet (a device is
+    linked to it before its registration arrives). Its fuel is ``fuel`` when the caller knows
+    it (a gas meter's meter point is gas), else what the MPxN is (an MPAN core or an MPRN); a
+    meter point already known keeps the fuel it has."""
+    known = session.get(MeterPoint, mpxn)
+    if known is not None:
+        return known
+    row = MeterPoint(mpxn=mpxn, fuel=(fuel or fuel_of_mpxn(mpxn)).value)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def held_by_clause(
+    session: Session,
+    mpxn: ColumnElement[str | None] | InstrumentedAttribute[str | None],
+    *,
+    party_id: int,
+    day: date,
+) -> ColumnElement[bool]:
+    """SQL condition: the meter point in column ``mpxn`` is registered on ``day`` with
+    ``party_id`` as its supplier, shipper or network operator, or to a supplier that appoints
+    ``party_id`` as its agent that day. Correlated, so a device listing filters in one query."""
+    represented = suppliers_represented_by(session, agent_party_id=party_id, day=day)
+    return exists().where(
+        Registration.mpxn == mpxn,
+        _in_force(day),
+        or_(
+            Registration.supplier_party_id == party_id,
+            Registration.shipper_party_id == party_id,
+            Registration.network_operator_party_id == party_id,
+            Registration.supplier_party_id.in_(represented) if represented else false(),
+        ),
+    )
+
+
+def holds(session: Session, *, mpxn: str, party_id: int, day: date) -> bool:
+    """Does ``party_id`` hold ``mpxn`` on ``day``, as ``held_by_clause`` means it?"""
+    clause = held_by_clause(session, literal(mpxn), party_id=party_id, day=day)
+    return bool(session.scalar(select(clause)))
+
+
+def registrations_in_force_query(*, day: date) -> Select[str, int, int]:
+    """Every registration in force on ``day`` as ``(mpxn, supplier_party_id,
+    network_operator_party_id)``, one row per meter point, in no particular order: the
+    statement, for readers of the whole estate that run it their own fast way (the lake
+    simulator on the driver's cursor) or join it into one query of their own."""
+    return select(
+        Registration.mpxn, Registration.supplier_party_id, Registration.network_operator_party_id
+    ).where(_in_force(day))
+
+
+def registrations_in_force(
+    connection: Connection | Session, *, day: date
+) -> Iterator[tuple[str, int, int]]:
+    """``registrations_in_force_query`` run: one query, its rows streamed as they come."""
+    return iter(connection.execute(registrations_in_force_query(day=day)))
+
+
+#: The columns of a bulk-loaded meter point row, and of a registration row.
+METER_POINT_COLUMNS: Final = ("mpxn", "fuel", "postcode_area")
+REGISTRATION_COLUMNS: Final = (
+    "mpxn",
+    "supplier_party_id",
+    "shipper_party_id",
+    "network_operator_party_id",
+    "effective_from",
+    "effective_to",
+)
+
+
+def load_meter_points(session: Session, *, rows: Sequence[bulk.Row]) -> None:
+    """Bulk-load meter points (tuples in ``METER_POINT_COLUMNS`` order) past ``register``'s
+    checks and audit, for the demo estate: rows correct by construction, the database still
+    checking every key (docs/decisions/0010-demo-estate-bulk-load.md)."""
+    bulk.write_rows(session, MeterPoint.__table__, METER_POINT_COLUMNS, rows)  # type: ignore[arg-type]
+
+
+def load_registrations(session: Session, *, rows: Sequence[bulk.Row]) -> None:
+    """Bulk-load registration periods (tuples in ``REGISTRATION_COLUMNS`` order, dates encoded
+    by ``db.bulk.encoders``), as ``load_meter_points``; their meter points first."""
+    bulk.write_rows(session, Registration.__table__, REGISTRATION_COLUMNS, rows)  # type: ignore[arg-type]

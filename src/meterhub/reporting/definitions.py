@@ -28,6 +28,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from meterhub.lake.schema import EVENT_SCHEMA, PROCESSES
+from meterhub.parties.roles import DUIS_ROLE_ORDER
 
 Report = Literal["inventory", "business_process", "alerts", "league_tables"]
 Grain = Literal["month", "day", "snapshot"]
@@ -39,9 +40,6 @@ Grain = Literal["month", "day", "snapshot"]
 Disclosure = Literal["benchmark", "versus_industry", "own", "league"]
 REPORTS: Final[tuple[Report, ...]] = ("inventory", "business_process", "alerts", "league_tables")
 
-SUPPLIER_ROLES: Final = ("IS", "ES", "GS")
-NETWORK_ROLES: Final = ("ED", "GT")
-ALL_ROLES: Final = ("IS", "ES", "GS", "ED", "GT", "RSA", "OU")
 #: Columns that identify a device or a meter point: never in another party's view.
 DEVICE_LEVEL_COLUMNS: Final = frozenset({"device_id", "mpxn"})
 
@@ -170,7 +168,7 @@ class Definition:
     disclosure: Disclosure
     facts: Facts
     srv_groups: tuple[str, ...] = ()
-    recipient_roles: tuple[str, ...] = ALL_ROLES
+    recipient_roles: tuple[str, ...] = DUIS_ROLE_ORDER
     #: Dimensions that hold another party's code (e.g. the supplier in an N42 split): they
     #: are replaced by peer labels in every recipient's view.
     party_columns: tuple[str, ...] = ()

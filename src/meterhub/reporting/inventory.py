@@ -24,20 +24,32 @@ from typing import Final
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from meterhub.forecasts import service as forecasts
-from meterhub.inventory.models import Device
-from meterhub.kit.ids import fuel_of
-from meterhub.parties.models import Party, PartyRole
-from meterhub.registration.models import Registration
+from meterhub.inventory import service as inventory
+from meterhub.inventory.catalogue import DeviceStatus, DeviceType, fuel_of_device_type
+from meterhub.parties import service as parties
+from meterhub.parties.roles import ELECTRICITY_ROLES, GAS_ROLES, Role
+from meterhub.registration import service as registration
+from meterhub.registration.fuels import Fuel, fuel_of_mpxn
 from meterhub.reporting.definitions import DEVICE_SNAPSHOT_SCHEMA, FORECAST_SNAPSHOT_SCHEMA
 
-OUT_OF_ESTATE: Final = frozenset({"Withdrawn", "Decommissioned"})
-GAS_DEVICE_TYPES: Final = frozenset({"GSME", "GPF"})
-ELECTRICITY_DEVICE_TYPES: Final = frozenset({"ESME"})
-ROLE_PRIORITY: Final = ("IS", "GS", "ES", "ED", "GT", "RSA", "OU")
+OUT_OF_ESTATE: Final = frozenset({DeviceStatus.WITHDRAWN.value, DeviceStatus.DECOMMISSIONED.value})
+#: The role a device held in stock is reported under: the holder's first role in this order.
+ROLE_PRIORITY: Final = tuple(
+    r.value
+    for r in (
+        Role.IMPORT_SUPPLIER,
+        Role.GAS_SUPPLIER,
+        Role.EXPORT_SUPPLIER,
+        Role.ELECTRICITY_DISTRIBUTOR,
+        Role.GAS_TRANSPORTER,
+        Role.REGISTERED_SUPPLIER_AGENT,
+        Role.OTHER_USER,
+    )
+)
 #: The device columns the snapshot carries as the database holds them (the rest it works out).
 DEVICE_ATTRIBUTES: Final = tuple(
     n for n in DEVICE_SNAPSHOT_SCHEMA.names if n not in ("party", "role", "mpxn")
@@ -46,42 +58,27 @@ DEVICE_ATTRIBUTES: Final = tuple(
 
 def _is_gas(device_type: str, mpxn: str | None) -> bool:
     """Gas meters and gas proxies are gas; anything else follows its meter point."""
-    if device_type in GAS_DEVICE_TYPES:
-        return True
-    if device_type in ELECTRICITY_DEVICE_TYPES or mpxn is None:
-        return False
-    return fuel_of(mpxn) == "gas"
+    fuel = fuel_of_device_type(device_type)
+    if fuel is not None or mpxn is None:
+        return fuel is Fuel.GAS
+    return fuel_of_mpxn(mpxn) is Fuel.GAS
 
 
 def device_snapshot(engine: Engine, *, on: date) -> pa.Table:
     """One row per device and responsible party on ``on`` (``DEVICE_SNAPSHOT_SCHEMA``)."""
     with engine.connect() as conn:
-        code_of = dict(conn.execute(select(Party.id, Party.code)).all())
-        roles: dict[int, list[str]] = {}
-        for party_id, role in conn.execute(select(PartyRole.party_id, PartyRole.role)):
-            roles.setdefault(party_id, []).append(role)
+        code_of = parties.party_codes(conn)
+        roles = parties.party_role_lists(conn)
         registered = {
             mpxn: (supplier, network)
-            for mpxn, supplier, network in conn.execute(
-                select(
-                    Registration.mpxn,
-                    Registration.supplier_party_id,
-                    Registration.network_operator_party_id,
-                ).where(
-                    Registration.effective_from <= on,
-                    or_(Registration.effective_to.is_(None), Registration.effective_to >= on),
-                )
-            )
+            for mpxn, supplier, network in registration.registrations_in_force(conn, day=on)
         }
         devices = conn.execute(
-            select(
-                *(getattr(Device, name) for name in DEVICE_ATTRIBUTES),
-                Device.mpxn,
-                Device.comms_hub_id,
-                Device.owner_party_id,
+            inventory.device_export_query(
+                columns=(*DEVICE_ATTRIBUTES, "mpxn", "comms_hub_id", "owner_party_id"),
+                excluding_statuses=sorted(OUT_OF_ESTATE),
+                by_device_id=True,
             )
-            .where(Device.status.not_in(OUT_OF_ESTATE))
-            .order_by(Device.device_id)
         ).all()
 
     # Positions in each device row, as selected above.
@@ -97,28 +94,33 @@ def device_snapshot(engine: Engine, *, on: date) -> pa.Table:
 
     # One (device, party, role, meter point) per row of the snapshot, then each column at once.
     picked: list[int] = []
-    parties: list[str | None] = []
+    party_of_row: list[str | None] = []
     role_of_row: list[str | None] = []
     mpxns: list[str | None] = []
     for i, d in enumerate(devices):
         mpxn = d[mpxn_at]
         if mpxn is None:
-            mpxn = hub_mpxn.get(d[device_id] if d[device_type] == "CHF" else d[hub_at] or "")
-        registration = registered.get(mpxn) if mpxn else None
-        if registration is not None:
+            hub = d[device_id] if d[device_type] == DeviceType.CHF else d[hub_at]
+            mpxn = hub_mpxn.get(hub or "")
+        in_force = registered.get(mpxn) if mpxn else None
+        if in_force is not None:
             gas = _is_gas(d[device_type], mpxn)
-            supplier, network = registration
+            supplier, network = in_force
             picked += (i, i)
-            parties += (code_of[supplier], code_of[network])
-            role_of_row += ("GS", "GT") if gas else ("IS", "ED")
+            party_of_row += (code_of[supplier], code_of[network])
+            role_of_row += GAS_ROLES if gas else ELECTRICITY_ROLES
             mpxns += (mpxn, mpxn)
         elif d[owner_at] is not None:
             held = roles.get(d[owner_at], [])
             picked.append(i)
-            parties.append(code_of[d[owner_at]])
+            party_of_row.append(code_of[d[owner_at]])
             role_of_row.append(next((r for r in ROLE_PRIORITY if r in held), "OU"))
             mpxns.append(mpxn)
-    columns: dict[str, list[str | None]] = {"party": parties, "role": role_of_row, "mpxn": mpxns}
+    columns: dict[str, list[str | None]] = {
+        "party": party_of_row,
+        "role": role_of_row,
+        "mpxn": mpxns,
+    }
     for position, name in enumerate(DEVICE_ATTRIBUTES):
         columns[name] = [devices[i][position] for i in picked]
     columns = {f.name: columns[f.name] for f in DEVICE_SNAPSHOT_SCHEMA}

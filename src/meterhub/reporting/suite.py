@@ -30,9 +30,8 @@ import ibis
 import ibis.expr.types as ir
 
 from meterhub.lake.schema import PROCESSES
+from meterhub.parties.roles import NETWORK_ROLES, SUPPLIER_ROLES
 from meterhub.reporting.definitions import (
-    NETWORK_ROLES,
-    SUPPLIER_ROLES,
     Definition,
     Finish,
     Measure,

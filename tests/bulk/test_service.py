@@ -15,6 +15,7 @@ from meterhub.bulk.importers import IMPORTERS, Cells, Column, Importer, importer
 from meterhub.bulk.service import import_actor, import_rows
 from meterhub.errors import InvalidInput
 from meterhub.inventory.models import Device
+from meterhub.kit.clock import utcnow
 from meterhub.parties import service as parties
 
 ACTOR = import_actor(Path("/somewhere/parties.csv"))
@@ -49,6 +50,7 @@ class TestImportRows:
             actor=ACTOR,
             importer=importer_for("parties"),
             rows=_rows(_party("A1"), _party("A2", "NOPE"), _party("A3"), _party("a1")),
+            now=utcnow(),
         )
 
         assert outcome.rows == 4
@@ -62,7 +64,13 @@ class TestImportRows:
     def test_a_row_that_wrote_before_failing_is_rolled_back_alone(self, session: Session) -> None:
         def write_then_refuse(s: Session, actor: Actor, cells: Cells) -> object:
             party = parties.create_party(
-                s, actor=actor, code=cells.required("code"), name="x", kind="agent", roles=["RSA"]
+                s,
+                actor=actor,
+                code=cells.required("code"),
+                name="x",
+                kind="agent",
+                roles=["RSA"],
+                now=utcnow(),
             )
             if cells.optional("fail"):
                 raise InvalidInput("refused after writing", code="late_refusal")
@@ -81,6 +89,7 @@ class TestImportRows:
             actor=ACTOR,
             importer=importer,
             rows=_rows({"code": "K1"}, {"code": "K2", "fail": "y"}, {"code": "K3"}),
+            now=utcnow(),
         )
 
         assert [(r.key, r.code) for r in outcome.rejected] == [("K2", "late_refusal")]
@@ -101,7 +110,11 @@ class TestImportRows:
         )
 
         outcome = import_rows(
-            session, actor=ACTOR, importer=importer, rows=_rows({"code": "D1"}, {"code": "D1"})
+            session,
+            actor=ACTOR,
+            importer=importer,
+            rows=_rows({"code": "D1"}, {"code": "D1"}),
+            now=utcnow(),
         )
 
         assert [(r.line, r.code) for r in outcome.rejected] == [(3, "database_refused")]
@@ -111,7 +124,7 @@ class TestImportRows:
     ) -> None:
         monkeypatch.setattr(bulk_service, "_EXPUNGE_EVERY", 2)
         parties.create_party(
-            session, actor=ACTOR, code="S1", name="S", kind="supplier", roles=["IS"]
+            session, actor=ACTOR, code="S1", name="S", kind="supplier", roles=["IS"], now=utcnow()
         )
         hub = "00-DB-12-00-00-00-00-01"
         device = {
@@ -134,6 +147,7 @@ class TestImportRows:
                 {**device, "device_id": hub},
                 {**device, "device_id": "00-DB-12-00-00-00-00-03", "owner": "S1"},
             ),
+            now=utcnow(),
         )
 
         assert [(r.line, r.code) for r in outcome.rejected] == [
@@ -143,7 +157,9 @@ class TestImportRows:
         assert session.scalar(select(func.count()).select_from(Device)) == 3
 
     def test_an_empty_file_is_not_accepted(self, session: Session) -> None:
-        outcome = import_rows(session, actor=ACTOR, importer=importer_for("parties"), rows=[])
+        outcome = import_rows(
+            session, actor=ACTOR, importer=importer_for("parties"), rows=[], now=utcnow()
+        )
 
         assert not outcome.accepted
 
@@ -155,6 +171,7 @@ class TestImporterTables:
             actor=ACTOR,
             importer=importer_for("parties"),
             rows=_rows({"code": "A1", "name": "  ", "kind": "agent", "roles": "RSA"}),
+            now=utcnow(),
         )
 
         assert [(r.code, r.message) for r in outcome.rejected] == [
@@ -163,7 +180,7 @@ class TestImporterTables:
 
     def test_a_role_given_twice_for_a_user_is_refused(self, session: Session) -> None:
         parties.create_party(
-            session, actor=ACTOR, code="S1", name="S", kind="supplier", roles=["IS"]
+            session, actor=ACTOR, code="S1", name="S", kind="supplier", roles=["IS"], now=utcnow()
         )
 
         outcome = import_rows(
@@ -173,13 +190,20 @@ class TestImporterTables:
             rows=_rows(
                 {"party": "S1", "username": "u1", "roles": "IS=90-B3-D5-1F-30-00-00-01;is"},
             ),
+            now=utcnow(),
         )
 
         assert [r.code for r in outcome.rejected] == ["duplicate_role"]
 
     def test_one_duis_user_id_for_two_roles_is_refused(self, session: Session) -> None:
         parties.create_party(
-            session, actor=ACTOR, code="S1", name="S", kind="supplier", roles=["IS", "GS"]
+            session,
+            actor=ACTOR,
+            code="S1",
+            name="S",
+            kind="supplier",
+            roles=["IS", "GS"],
+            now=utcnow(),
         )
 
         outcome = import_rows(
@@ -193,6 +217,7 @@ class TestImporterTables:
                     "roles": "IS=90-B3-D5-1F-30-00-00-01;GS=90b3d51f30000001",
                 },
             ),
+            now=utcnow(),
         )
 
         assert [r.code for r in outcome.rejected] == ["duis_user_id_taken"]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from meterhub.audit.service import Actor, record
 from meterhub.comms_hubs.models import HubReturn
 from meterhub.inventory import service as inventory
+from meterhub.inventory.catalogue import StatusEvent
 from meterhub.inventory.models import Device
 
 PALLET_CHARGE_PENCE = 600_000
@@ -27,8 +28,13 @@ def record_return(
     dcc_party_id: int | None,
     now: datetime,
 ) -> HubReturn:
-    """Return ``device`` to the DCC: charge its holder, withdraw it, pass custody to the DCC."""
+    """Return ``device`` to the DCC: charge its holder, withdraw it, pass custody to the DCC.
+
+    ``kind`` is ``fault`` (8.14.3) or ``no_fault`` (8.14.4); the withdrawal is that SRV's row of
+    the inventory's workflow, so a hub already withdrawn is refused before anything is charged."""
     assert device.owner_party_id is not None and actor.party_id is not None
+    event = {"fault": StatusEvent.FAULT_RETURN, "no_fault": StatusEvent.NO_FAULT_RETURN}[kind]
+    inventory.check_transition(device, event=event)
     hub_return = HubReturn(
         device_id=device.device_id,
         holder_party_id=device.owner_party_id,
@@ -44,8 +50,10 @@ def record_return(
         session,
         actor=actor,
         device=device,
+        event=event,
         dcc_party_id=dcc_party_id,
         reason=f"{kind.replace('_', '-')} return: {reason}".strip(": "),
+        now=now,
     )
     record(
         session,
@@ -54,5 +62,6 @@ def record_return(
         object_type="device",
         object_id=device.device_id,
         changes={"kind": kind, "charge_pence": RETURN_CHARGE_PENCE, "request_id": request_id},
+        now=now,
     )
     return hub_return

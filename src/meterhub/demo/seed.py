@@ -149,11 +149,13 @@ def seed_estate(
     seed: int,
     devices: int,
     as_of: date,
+    now: datetime,
     progress: Callable[[int], None] | None = None,
 ) -> SeedResult:
     """Build the estate of ``Estate(seed, devices, as_of)`` in an empty, migrated database.
 
-    ``progress`` is called with the number of devices written after each batch.
+    ``progress`` is called with the number of devices written after each batch; ``now`` stamps
+    the parties, users, tokens and audit entries the services write.
     """
     check_size(devices)
     _check_empty(session)
@@ -162,7 +164,13 @@ def seed_estate(
     party_ids: dict[str, int] = {}
     for plan in estate.parties:
         party = parties.create_party(
-            session, actor=actor, code=plan.code, name=plan.name, kind=plan.kind, roles=plan.roles
+            session,
+            actor=actor,
+            code=plan.code,
+            name=plan.name,
+            kind=plan.kind,
+            roles=plan.roles,
+            now=now,
         )
         party_ids[plan.code] = party.id
     for appointment in estate.appointments:
@@ -173,6 +181,7 @@ def seed_estate(
             agent_code=appointment.agent,
             valid_from=appointment.valid_from,
             valid_to=appointment.valid_to,
+            now=now,
         )
 
     password = "demo-" + secrets.token_urlsafe(12)
@@ -195,8 +204,11 @@ def seed_estate(
             password=None,
             password_hash=password_hash,
             roles=roles,
+            now=now,
         )
-        token = parties.issue_api_token(session, actor=actor, user=user, label="demo estate")
+        token = parties.issue_api_token(
+            session, actor=actor, user=user, label="demo estate", now=now
+        )
         credentials.append(
             Credential(
                 party=plan.code,
@@ -213,7 +225,7 @@ def seed_estate(
     counts = _load_rows(session, estate, party_ids, actor=actor, progress=progress)
     counts.update(parties=len(estate.parties), appointments=len(estate.appointments))
     counts["users"] = len(credentials)
-    counts["forecasts"] = seed_forecasts(session, actor=actor, seed=seed, as_of=as_of)
+    counts["forecasts"] = seed_forecasts(session, actor=actor, seed=seed, as_of=as_of, now=now)
     record(
         session,
         actor=actor,
@@ -221,6 +233,7 @@ def seed_estate(
         object_type="estate",
         object_id=f"seed-{seed}",
         changes={"seed": seed, "as_of": as_of.isoformat(), "operator": OPERATOR_CODE, **counts},
+        now=now,
     )
     session.flush()
     return SeedResult(counts=counts, credentials=credentials)

@@ -570,6 +570,7 @@ def set_callback(session: Session, *, actor: Actor, url: str) -> str:
             object_type="duis_callback",
             object_id=str(actor.user_id),
             changes={"url": [old, checked]},
+            now=utcnow(),
         )
     return checked
 
@@ -588,6 +589,7 @@ def clear_callback(session: Session, *, actor: Actor) -> bool:
         object_type="duis_callback",
         object_id=str(actor.user_id),
         changes={"url": [found.url, None]},
+        now=utcnow(),
     )
     session.delete(found)
     return True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -50,6 +50,7 @@ def register(
     effective_from: date,
     effective_to: date | None = None,
     shipper: str | None = None,
+    now: datetime,
 ) -> Registration:
     """Record that ``supplier`` holds ``mpxn`` from ``effective_from`` (registration data comes
     from the industry's registration services, so only the hub operator loads it)."""
@@ -111,6 +112,7 @@ def register(
             "effective_to": effective_to.isoformat() if effective_to else None,
             "closed_previous": closed.id if closed else None,
         },
+        now=now,
     )
     return row
 

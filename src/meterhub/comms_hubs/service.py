@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record
 from meterhub.comms_hubs.models import HubReturn
+from meterhub.errors import InvalidInput
 from meterhub.inventory import service as inventory
 from meterhub.inventory.catalogue import StatusEvent
 from meterhub.inventory.models import Device
@@ -15,6 +16,7 @@ from meterhub.inventory.models import Device
 PALLET_CHARGE_PENCE = 600_000
 HUBS_PER_PALLET = 896
 RETURN_CHARGE_PENCE = round(PALLET_CHARGE_PENCE / HUBS_PER_PALLET)
+RETURN_EVENTS = {"fault": StatusEvent.FAULT_RETURN, "no_fault": StatusEvent.NO_FAULT_RETURN}
 
 
 def record_return(
@@ -33,7 +35,9 @@ def record_return(
     ``kind`` is ``fault`` (8.14.3) or ``no_fault`` (8.14.4); the withdrawal is that SRV's row of
     the inventory's workflow, so a hub already withdrawn is refused before anything is charged."""
     assert device.owner_party_id is not None and actor.party_id is not None
-    event = {"fault": StatusEvent.FAULT_RETURN, "no_fault": StatusEvent.NO_FAULT_RETURN}[kind]
+    event = RETURN_EVENTS.get(kind)
+    if event is None:
+        raise InvalidInput(f"no hub return of kind {kind!r}", code="bad_return_kind")
     inventory.check_transition(device, event=event)
     hub_return = HubReturn(
         device_id=device.device_id,

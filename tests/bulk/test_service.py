@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,7 @@ class TestImportRows:
         assert [p.code for p in parties.list_parties(session, actor=ACTOR)] == ["A1", "A3"]
 
     def test_a_row_that_wrote_before_failing_is_rolled_back_alone(self, session: Session) -> None:
-        def write_then_refuse(s: Session, actor: Actor, cells: Cells) -> object:
+        def write_then_refuse(s: Session, actor: Actor, cells: Cells, now: datetime) -> object:
             party = parties.create_party(
                 s,
                 actor=actor,
@@ -70,7 +71,7 @@ class TestImportRows:
                 name="x",
                 kind="agent",
                 roles=["RSA"],
-                now=utcnow(),
+                now=now,
             )
             if cells.optional("fail"):
                 raise InvalidInput("refused after writing", code="late_refusal")
@@ -96,7 +97,7 @@ class TestImportRows:
         assert [p.code for p in parties.list_parties(session, actor=ACTOR)] == ["K1", "K3"]
 
     def test_a_database_refusal_is_a_row_rejection_not_a_crash(self, session: Session) -> None:
-        def duplicate_insert(s: Session, actor: Actor, cells: Cells) -> object:
+        def duplicate_insert(s: Session, actor: Actor, cells: Cells, now: datetime) -> object:
             return s.execute(
                 text(
                     "INSERT INTO party (code, name, kind, created_at)"

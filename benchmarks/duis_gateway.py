@@ -145,7 +145,13 @@ def build_database(url: str, *, devices: int, users: int, requests: int) -> Work
     system = Actor.system("bench")
     with session_scope(url) as s:
         parties.create_party(
-            s, actor=system, code="DCC", name="DCC", kind="operator", roles=("OPERATOR",)
+            s,
+            actor=system,
+            code="DCC",
+            name="DCC",
+            kind="operator",
+            roles=("OPERATOR",),
+            now=utcnow(),
         )
         suppliers = [
             parties.create_party(
@@ -155,6 +161,7 @@ def build_database(url: str, *, devices: int, users: int, requests: int) -> Work
                 name=f"Supplier {i}",
                 kind="supplier",
                 roles=("IS",),
+                now=utcnow(),
             )
             for i in range(SUPPLIERS)
         ]
@@ -166,6 +173,7 @@ def build_database(url: str, *, devices: int, users: int, requests: int) -> Work
                 name=f"DNO {i}",
                 kind="network_operator",
                 roles=("ED",),
+                now=utcnow(),
             )
             for i in range(2)
         ]
@@ -183,9 +191,10 @@ def build_database(url: str, *, devices: int, users: int, requests: int) -> Work
                 display_name=f"Bench user {n}",
                 password=None,
                 roles={"IS": originator},
+                now=utcnow(),
             )
             s.flush()
-            token = parties.issue_api_token(s, actor=system, user=user, label="bench")
+            token = parties.issue_api_token(s, actor=system, user=user, label="bench", now=utcnow())
             made_users.append({"token": token, "originator": originator, "supplier": sup})
         now = utcnow()
         points, regs, devs = [], [], []

@@ -42,6 +42,7 @@ import duckdb
 
 from meterhub.audit.service import Actor
 from meterhub.db.session import get_engine, get_sessionmaker
+from meterhub.kit.clock import utcnow
 from meterhub.lake.simulate import simulate_traffic
 from meterhub.lake.writer import events_glob
 from meterhub.migrations.run import upgrade
@@ -177,7 +178,13 @@ def time_http(cube: Path, maker: QueryMaker, n: int, work: Path) -> list[float]:
     with get_sessionmaker(url)() as session:
         system = Actor.system("benchmark")
         owner = parties.create_party(
-            session, actor=system, code=party, name=party, kind="supplier", roles=["IS"]
+            session,
+            actor=system,
+            code=party,
+            name=party,
+            kind="supplier",
+            roles=["IS"],
+            now=utcnow(),
         )
         user = parties.create_user(
             session,
@@ -187,8 +194,9 @@ def time_http(cube: Path, maker: QueryMaker, n: int, work: Path) -> list[float]:
             display_name="Benchmark",
             password=None,
             roles={"IS": None},
+            now=utcnow(),
         )
-        token = parties.issue_api_token(session, actor=system, user=user)
+        token = parties.issue_api_token(session, actor=system, user=user, now=utcnow())
         session.commit()
     port = free_port()
     env = {

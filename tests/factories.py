@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from meterhub.audit.service import Actor
 from meterhub.inventory import service as inventory
 from meterhub.inventory.models import Device
+from meterhub.kit.clock import utcnow
 from meterhub.kit.ids import make_mpan
 from meterhub.parties import service as parties
 from meterhub.parties.models import AgentAppointment, Party, User
@@ -61,6 +62,7 @@ def make_party(
         name=name or f"Party {code}",
         kind=kind or KIND_FOR_ROLE[roles[0]],
         roles=roles,
+        now=utcnow(),
     )
 
 
@@ -85,8 +87,9 @@ def make_login(
         display_name=f"User {n}",
         password=password,
         roles=dict(duis.items()),
+        now=utcnow(),
     )
-    token = parties.issue_api_token(session, actor=SYSTEM, user=user, label="test")
+    token = parties.issue_api_token(session, actor=SYSTEM, user=user, label="test", now=utcnow())
     return Login(user=user, token=token, password=password)
 
 
@@ -112,8 +115,9 @@ def make_api_login(
             r: f"90-B3-D5-1F-31-{n // 256:02X}-{n % 256:02X}-{i:02X}"
             for i, r in enumerate(role_names)
         },
+        now=utcnow(),
     )
-    token = parties.issue_api_token(session, actor=SYSTEM, user=user, label="test")
+    token = parties.issue_api_token(session, actor=SYSTEM, user=user, label="test", now=utcnow())
     return Login(user=user, token=token, password="")
 
 
@@ -140,6 +144,7 @@ def make_registration(
         effective_from=effective_from,
         effective_to=effective_to,
         shipper=shipper.code if shipper else None,
+        now=utcnow(),
     )
 
 
@@ -172,6 +177,7 @@ def make_device(
         status=status,
         owner=owner.code if owner else None,
         mpxn=mpxn,
+        now=utcnow(),
     )
 
 
@@ -190,4 +196,5 @@ def make_appointment(
         agent_code=agent.code,
         valid_from=valid_from,
         valid_to=valid_to,
+        now=utcnow(),
     )

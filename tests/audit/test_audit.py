@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from meterhub.audit.models import AuditEntry
 from meterhub.audit.service import Actor, entries_for, record
+from meterhub.kit.clock import utcnow
 from tests.factories import (
     Login,
     make_api_login,
@@ -219,9 +220,16 @@ class TestRecord:
             object_type="thing",
             object_id="1",
             changes={"n": 1},
+            now=utcnow(),
         )
         record(
-            session, actor=actor, action="a.other", object_type="thing", object_id="2", changes={}
+            session,
+            actor=actor,
+            action="a.other",
+            object_type="thing",
+            object_id="2",
+            changes={},
+            now=utcnow(),
         )
         record(
             session,
@@ -230,6 +238,7 @@ class TestRecord:
             object_type="thing",
             object_id="1",
             changes={"n": 2},
+            now=utcnow(),
         )
         session.commit()
         entries = entries_for(session, object_type="thing", object_id="1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from meterhub.bulk.importers import IMPORTERS, Cells, Column, Importer, importer
 from meterhub.bulk.service import import_actor, import_rows
 from meterhub.errors import InvalidInput
 from meterhub.inventory.models import Device
+from meterhub.kit.clock import utcnow
 from meterhub.parties import service as parties
 
 ACTOR = import_actor(Path("/somewhere/parties.csv"))
@@ -49,6 +51,7 @@ class TestImportRows:
             actor=ACTOR,
             importer=importer_for("parties"),
             rows=_rows(_party("A1"), _party("A2", "NOPE"), _party("A3"), _party("a1")),
+            now=utcnow(),
         )
 
         assert outcome.rows == 4
@@ -60,9 +63,15 @@ class TestImportRows:
         assert [p.code for p in parties.list_parties(session, actor=ACTOR)] == ["A1", "A3"]
 
     def test_a_row_that_wrote_before_failing_is_rolled_back_alone(self, session: Session) -> None:
-        def write_then_refuse(s: Session, actor: Actor, cells: Cells) -> object:
+        def write_then_refuse(s: Session, actor: Actor, cells: Cells, now: datetime) -> object:
             party = parties.create_party(
-                s, actor=actor, code=cells.required("code"), name="x", kind="agent", roles=["RSA"]
+                s,
+                actor=actor,
+                code=cells.required("code"),
+                name="x",
+                kind="agent",
+                roles=["RSA"],
+                now=now,
             )
             if cells.optional("fail"):
                 raise InvalidInput("refused after writing", code="late_refusal")
@@ -81,13 +90,14 @@ class TestImportRows:
             actor=ACTOR,
             importer=importer,
             rows=_rows({"code": "K1"}, {"code": "K2", "fail": "y"}, {"code": "K3"}),
+            now=utcnow(),
         )
 
         assert [(r.key, r.code) for r in outcome.rejected] == [("K2", "late_refusal")]
         assert [p.code for p in parties.list_parties(session, actor=ACTOR)] == ["K1", "K3"]
 
     def test_a_database_refusal_is_a_row_rejection_not_a_crash(self, session: Session) -> None:
-        def duplicate_insert(s: Session, actor: Actor, cells: Cells) -> object:
+        def duplicate_insert(s: Session, actor: Actor, cells: Cells, now: datetime) -> object:
             return s.execute(
                 text(
                     "INSERT INTO party (code, name, kind, created_at)"
@@ -101,7 +111,11 @@ class TestImportRows:
         )
 
         outcome = import_rows(
-            session, actor=ACTOR, importer=importer, rows=_rows({"code": "D1"}, {"code": "D1"})
+            session,
+            actor=ACTOR,
+            importer=importer,
+            rows=_rows({"code": "D1"}, {"code": "D1"}),
+            now=utcnow(),
         )
 
         assert [(r.line, r.code) for r in outcome.rejected] == [(3, "database_refused")]
@@ -111,7 +125,7 @@ class TestImportRows:
     ) -> None:
         monkeypatch.setattr(bulk_service, "_EXPUNGE_EVERY", 2)
         parties.create_party(
-            session, actor=ACTOR, code="S1", name="S", kind="supplier", roles=["IS"]
+            session, actor=ACTOR, code="S1", name="S", kind="supplier", roles=["IS"], now=utcnow()
         )
         hub = "00-DB-12-00-00-00-00-01"
         device = {
@@ -134,6 +148,7 @@ class TestImportRows:
                 {**device, "device_id": hub},
                 {**device, "device_id": "00-DB-12-00-00-00-00-03", "owner": "S1"},
             ),
+            now=utcnow(),
         )
 
         assert [(r.line, r.code) for r in outcome.rejected] == [
@@ -143,7 +158,9 @@ class TestImportRows:
         assert session.scalar(select(func.count()).select_from(Device)) == 3
 
     def test_an_empty_file_is_not_accepted(self, session: Session) -> None:
-        outcome = import_rows(session, actor=ACTOR, importer=importer_for("parties"), rows=[])
+        outcome = import_rows(
+            session, actor=ACTOR, importer=importer_for("parties"), rows=[], now=utcnow()
+        )
 
         assert not outcome.accepted
 
@@ -155,6 +172,7 @@ class TestImporterTables:
             actor=ACTOR,
             importer=importer_for("parties"),
             rows=_rows({"code": "A1", "name": "  ", "kind": "agent", "roles": "RSA"}),
+            now=utcnow(),
         )
 
         assert [(r.code, r.message) for r in outcome.rejected] == [
@@ -163,7 +181,7 @@ class TestImporterTables:
 
     def test_a_role_given_twice_for_a_user_is_refused(self, session: Session) -> None:
         parties.create_party(
-            session, actor=ACTOR, code="S1", name="S", kind="supplier", roles=["IS"]
+            session, actor=ACTOR, code="S1", name="S", kind="supplier", roles=["IS"], now=utcnow()
         )
 
         outcome = import_rows(
@@ -173,13 +191,20 @@ class TestImporterTables:
             rows=_rows(
                 {"party": "S1", "username": "u1", "roles": "IS=90-B3-D5-1F-30-00-00-01;is"},
             ),
+            now=utcnow(),
         )
 
         assert [r.code for r in outcome.rejected] == ["duplicate_role"]
 
     def test_one_duis_user_id_for_two_roles_is_refused(self, session: Session) -> None:
         parties.create_party(
-            session, actor=ACTOR, code="S1", name="S", kind="supplier", roles=["IS", "GS"]
+            session,
+            actor=ACTOR,
+            code="S1",
+            name="S",
+            kind="supplier",
+            roles=["IS", "GS"],
+            now=utcnow(),
         )
 
         outcome = import_rows(
@@ -193,6 +218,7 @@ class TestImporterTables:
                     "roles": "IS=90-B3-D5-1F-30-00-00-01;GS=90b3d51f30000001",
                 },
             ),
+            now=utcnow(),
         )
 
         assert [r.code for r in outcome.rejected] == ["duis_user_id_taken"]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from meterhub.audit.service import Actor
 from meterhub.db.session import get_engine, get_sessionmaker, session_scope
 from meterhub.demo.seed import SeedResult, seed_estate
+from meterhub.kit.clock import utcnow
 from tests.conftest import ON_POSTGRES, TEST_URL
 
 AS_OF = date(2026, 11, 25)
@@ -46,7 +47,12 @@ def seeded_db(
         url = f"sqlite:///{path}"
     with session_scope(url) as session:
         result = seed_estate(
-            session, actor=Actor.system("test"), seed=SEED, devices=DEVICES, as_of=AS_OF
+            session,
+            actor=Actor.system("test"),
+            seed=SEED,
+            devices=DEVICES,
+            as_of=AS_OF,
+            now=utcnow(),
         )
     yield url, result
     get_engine(url).dispose()

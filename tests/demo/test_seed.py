@@ -20,6 +20,7 @@ from meterhub.db.session import session_scope
 from meterhub.demo.estate import DISTRIBUTION_AREAS, Estate, RowBatch
 from meterhub.demo.seed import SeedResult, seed_estate
 from meterhub.inventory.models import Device, DeviceHistory
+from meterhub.kit.clock import utcnow
 from meterhub.kit.ids import normalise_mpxn
 from meterhub.parties.models import AgentAppointment, Party, PartyRole
 from meterhub.parties.passwords import verify_password
@@ -191,7 +192,14 @@ class TestSameSeedSameEstate:
     def test_a_second_database_seeded_alike_holds_identical_rows(
         self, session: Session, estate: Session
     ) -> None:
-        seed_estate(session, actor=Actor.system("test"), seed=SEED, devices=DEVICES, as_of=AS_OF)
+        seed_estate(
+            session,
+            actor=Actor.system("test"),
+            seed=SEED,
+            devices=DEVICES,
+            as_of=AS_OF,
+            now=utcnow(),
+        )
         session.commit()
 
         def snapshot(s: Session) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
@@ -250,6 +258,8 @@ class TestAllOrNothing:
             pytest.raises(OSError, match="disk full"),
             session_scope(settings.database_url) as other,
         ):
-            seed_estate(other, actor=Actor.system("test"), seed=1, devices=500, as_of=AS_OF)
+            seed_estate(
+                other, actor=Actor.system("test"), seed=1, devices=500, as_of=AS_OF, now=utcnow()
+            )
         assert session.scalar(select(func.count()).select_from(Party)) == 0
         assert session.scalar(select(func.count()).select_from(Device)) == 0

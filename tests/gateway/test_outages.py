@@ -28,7 +28,7 @@ from meterhub.gateway.outages import sweep_outages
 from meterhub.gateway.xml import XsdValidator
 from meterhub.inventory import service as inventory
 from meterhub.jobs.worker import run_once
-from meterhub.kit.clock import as_utc
+from meterhub.kit.clock import as_utc, utcnow
 from meterhub.lake.export import export_pending
 from meterhub.lake.writer import EventLakeWriter, events_glob
 from meterhub.network.model import REGIONS, NetworkModel, NetworkProfile
@@ -132,6 +132,7 @@ def _device(
         status=status,
         mpxn=mpan,
         comms_hub_id=hub,
+        now=utcnow(),
     ).device_id
 
 

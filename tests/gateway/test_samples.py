@@ -63,6 +63,7 @@ def _estate_for(session: Session, raw: bytes) -> tuple[str, str]:
             supplier_code=supplier.code,
             agent_code=sender.code,
             valid_from=date.today() - timedelta(days=30),
+            now=utcnow(),
         )
     mpxn = GAS_MPRN if gas else make_mpan_for(4242)
     make_registration(
@@ -101,8 +102,9 @@ def _estate_for(session: Session, raw: bytes) -> tuple[str, str]:
         display_name="Sender",
         password=None,
         roles={role: request.originator},
+        now=utcnow(),
     )
-    token = parties.issue_api_token(session, actor=SYSTEM, user=user)
+    token = parties.issue_api_token(session, actor=SYSTEM, user=user, now=utcnow())
     session.commit()
     return token, role
 

@@ -216,6 +216,7 @@ class TestHubReturns:
             supplier_code=e.supplier.code,
             agent_code=e.agent.code,
             valid_from=start,
+            now=utcnow(),
         )
         session.commit()
 

@@ -17,6 +17,7 @@ from meterhub.errors import (
     OverlappingPeriod,
     PermissionDenied,
 )
+from meterhub.kit.clock import utcnow
 from meterhub.parties import service
 from meterhub.parties.models import AgentAppointment, ApiToken, Party, User
 from meterhub.parties.service import actor_for
@@ -38,6 +39,7 @@ class TestCreateParty:
             name=" British Gas ",
             kind="supplier",
             roles=["IS", "GS", "IS"],
+            now=utcnow(),
         )
         assert party.code == "BGAS"
         assert party.name == "British Gas"
@@ -57,6 +59,7 @@ class TestCreateParty:
                 name="New",
                 kind="supplier",
                 roles=["IS"],
+                now=utcnow(),
             )
         assert service.party_by_code(session, "NEW") is None
 
@@ -64,7 +67,13 @@ class TestCreateParty:
         make_party(session, code="EDF")
         with pytest.raises(Conflict) as caught:
             service.create_party(
-                session, actor=SYSTEM, code="edf", name="Other", kind="supplier", roles=["IS"]
+                session,
+                actor=SYSTEM,
+                code="edf",
+                name="Other",
+                kind="supplier",
+                roles=["IS"],
+                now=utcnow(),
             )
         assert caught.value.code == "party_exists"
         assert _count(session, Party) == 1
@@ -81,7 +90,9 @@ class TestCreateParty:
         self, session: Session, kind: str, roles: list[str], code: str
     ) -> None:
         with pytest.raises(InvalidInput) as caught:
-            service.create_party(session, actor=SYSTEM, code="X1", name="X", kind=kind, roles=roles)
+            service.create_party(
+                session, actor=SYSTEM, code="X1", name="X", kind=kind, roles=roles, now=utcnow()
+            )
         assert caught.value.code == code
         assert _count(session, Party) == 0
 
@@ -89,14 +100,26 @@ class TestCreateParty:
     def test_bad_party_code(self, session: Session, code: str) -> None:
         with pytest.raises(InvalidInput) as caught:
             service.create_party(
-                session, actor=SYSTEM, code=code, name="X", kind="supplier", roles=["IS"]
+                session,
+                actor=SYSTEM,
+                code=code,
+                name="X",
+                kind="supplier",
+                roles=["IS"],
+                now=utcnow(),
             )
         assert caught.value.code == "bad_party_code"
 
     def test_empty_name(self, session: Session) -> None:
         with pytest.raises(InvalidInput) as caught:
             service.create_party(
-                session, actor=SYSTEM, code="X", name="  ", kind="supplier", roles=["IS"]
+                session,
+                actor=SYSTEM,
+                code="X",
+                name="  ",
+                kind="supplier",
+                roles=["IS"],
+                now=utcnow(),
             )
         assert caught.value.code == "bad_party_name"
 
@@ -134,6 +157,7 @@ class TestCreateUser:
             display_name="",
             password="a long enough password",
             roles={"IS": "90b3d51f30000001", "GS": None},
+            now=utcnow(),
         )
         assert user.username == "alice@example"
         assert user.display_name == "alice@example"
@@ -155,6 +179,7 @@ class TestCreateUser:
                 display_name="Bob",
                 password=None,
                 roles={"ED": None},
+                now=utcnow(),
             )
         assert caught.value.code == "role_not_held"
         assert _count(session, User) == 0
@@ -170,6 +195,7 @@ class TestCreateUser:
                 display_name="Bob",
                 password=None,
                 roles={"BOSS": None},
+                now=utcnow(),
             )
         assert caught.value.code == "bad_role"
 
@@ -184,6 +210,7 @@ class TestCreateUser:
                 display_name="Bob",
                 password=None,
                 roles={"IS": "not-an-eui"},
+                now=utcnow(),
             )
         assert caught.value.code == "bad_eui64"
 
@@ -197,6 +224,7 @@ class TestCreateUser:
             display_name="One",
             password=None,
             roles={"IS": "90-B3-D5-1F-30-00-00-01"},
+            now=utcnow(),
         )
         with pytest.raises(Conflict) as caught:
             service.create_user(
@@ -207,6 +235,7 @@ class TestCreateUser:
                 display_name="Two",
                 password=None,
                 roles={"IS": "90b3d51f30000001"},
+                now=utcnow(),
             )
         assert caught.value.code == "duis_user_id_taken"
         assert service.user_by_username(session, "two") is None
@@ -222,6 +251,7 @@ class TestCreateUser:
                 display_name="One",
                 password=None,
                 roles={"IS": "90-B3-D5-1F-30-00-00-01", "ES": "90:B3:D5:1F:30:00:00:01"},
+                now=utcnow(),
             )
         assert caught.value.code == "duis_user_id_taken"
 
@@ -237,6 +267,7 @@ class TestCreateUser:
                 display_name="C",
                 password=None,
                 roles={},
+                now=utcnow(),
             )
         assert caught.value.code == "user_exists"
 
@@ -261,6 +292,7 @@ class TestCreateUser:
                 display_name="",
                 password=password,
                 roles={},
+                now=utcnow(),
             )
         assert caught.value.code == code
 
@@ -276,6 +308,7 @@ class TestCreateUser:
                 display_name="Spy",
                 password=None,
                 roles={},
+                now=utcnow(),
             )
 
 
@@ -302,10 +335,12 @@ class TestApiTokens:
         party = make_party(session)
         alice, bob = make_api_login(session, party=party), make_api_login(session, party=party)
         alice_actor = actor_for(alice.user, "api")
-        token = service.issue_api_token(session, actor=alice_actor, user=alice.user, label="x")
+        token = service.issue_api_token(
+            session, actor=alice_actor, user=alice.user, label="x", now=utcnow()
+        )
         assert service.user_for_token(session, token) is alice.user
         with pytest.raises(PermissionDenied):
-            service.issue_api_token(session, actor=alice_actor, user=bob.user)
+            service.issue_api_token(session, actor=alice_actor, user=bob.user, now=utcnow())
 
     def test_operator_role_makes_an_operator_actor(self, session: Session) -> None:
         dcc = make_party(session, roles=("OPERATOR",))
@@ -331,6 +366,7 @@ class TestAppointAgent:
             agent_code=agent.code.lower(),
             valid_from=D,
             valid_to=D + timedelta(days=30),
+            now=utcnow(),
         )
         assert (row.supplier_party_id, row.agent_party_id) == (supplier.id, agent.id)
         entry = entries_for(session, object_type="appointment", object_id=str(row.id))[-1]
@@ -347,6 +383,7 @@ class TestAppointAgent:
                 supplier_code=other.code,
                 agent_code=agent.code,
                 valid_from=D,
+                now=utcnow(),
             )
         assert _count(session, AgentAppointment) == 0
 
@@ -374,6 +411,7 @@ class TestAppointAgent:
                 supplier_code=supplier.code,
                 agent_code=agent.code,
                 valid_from=D,
+                now=utcnow(),
             )
         assert caught.value.code == code
 
@@ -386,6 +424,7 @@ class TestAppointAgent:
                 supplier_code=supplier.code,
                 agent_code="NOBODY",
                 valid_from=D,
+                now=utcnow(),
             )
         assert caught.value.code == "unknown_agent"
 
@@ -452,7 +491,9 @@ class TestEndAppointment:
         row = make_appointment(session, supplier=supplier, agent=agent, valid_from=D)
         actor = actor_for(make_api_login(session, party=supplier).user, "api")
         last = D + timedelta(days=5)
-        service.end_appointment(session, actor=actor, appointment_id=row.id, valid_to=last)
+        service.end_appointment(
+            session, actor=actor, appointment_id=row.id, valid_to=last, now=utcnow()
+        )
         assert row.valid_to == last
         ids = dict(agent_party_id=agent.id, supplier_party_id=supplier.id)
         assert service.may_act_for(session, **ids, day=last)
@@ -466,7 +507,9 @@ class TestEndAppointment:
         row = make_appointment(session, supplier=supplier, agent=agent, valid_from=D)
         actor = actor_for(make_api_login(session, party=agent).user, "api")
         with pytest.raises(PermissionDenied):
-            service.end_appointment(session, actor=actor, appointment_id=row.id, valid_to=D)
+            service.end_appointment(
+                session, actor=actor, appointment_id=row.id, valid_to=D, now=utcnow()
+            )
         assert row.valid_to is None
 
     def test_third_party_gets_not_found(self, session: Session) -> None:
@@ -474,7 +517,9 @@ class TestEndAppointment:
         row = make_appointment(session, supplier=supplier, agent=agent, valid_from=D)
         actor = actor_for(make_api_login(session, party=make_party(session)).user, "api")
         with pytest.raises(NotFound):
-            service.end_appointment(session, actor=actor, appointment_id=row.id, valid_to=D)
+            service.end_appointment(
+                session, actor=actor, appointment_id=row.id, valid_to=D, now=utcnow()
+            )
 
     def test_cannot_lengthen_or_end_long_before_it_starts(self, session: Session) -> None:
         supplier, agent = make_party(session, roles=("IS",)), make_party(session, roles=("RSA",))
@@ -484,7 +529,7 @@ class TestEndAppointment:
         for valid_to in (D + timedelta(days=6), D - timedelta(days=2)):
             with pytest.raises(InvalidInput) as caught:
                 service.end_appointment(
-                    session, actor=SYSTEM, appointment_id=row.id, valid_to=valid_to
+                    session, actor=SYSTEM, appointment_id=row.id, valid_to=valid_to, now=utcnow()
                 )
             assert caught.value.code == "bad_period"
         assert row.valid_to == D + timedelta(days=5)
@@ -493,7 +538,11 @@ class TestEndAppointment:
         supplier, agent = make_party(session, roles=("IS",)), make_party(session, roles=("RSA",))
         row = make_appointment(session, supplier=supplier, agent=agent, valid_from=D)
         service.end_appointment(
-            session, actor=SYSTEM, appointment_id=row.id, valid_to=D - timedelta(days=1)
+            session,
+            actor=SYSTEM,
+            appointment_id=row.id,
+            valid_to=D - timedelta(days=1),
+            now=utcnow(),
         )
         assert not service.may_act_for(
             session, agent_party_id=agent.id, supplier_party_id=supplier.id, day=D

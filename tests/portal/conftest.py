@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from meterhub.inventory.models import Device
+from meterhub.kit.clock import utcnow
 from meterhub.parties.models import Party
 from tests.factories import (
     Login,
@@ -80,6 +81,7 @@ def world(session: Session) -> TwoSuppliers:
         supplier_code=a.code,
         agent_code=agent.code,
         valid_from=date(2024, 1, 1),
+        now=utcnow(),
     )
     devices_a: list[Device] = []
     devices_b: list[Device] = []

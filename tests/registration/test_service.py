@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from meterhub.audit.service import entries_for
 from meterhub.db import bulk
 from meterhub.errors import InvalidInput, NotFound, OverlappingPeriod, PermissionDenied
+from meterhub.kit.clock import utcnow
 from meterhub.parties.models import Party
 from meterhub.parties.service import actor_for
 from meterhub.registration import service
@@ -52,6 +53,7 @@ class TestRegister:
             supplier=supplier.code.lower(),
             network_operator=dno.code,
             effective_from=date(2020, 1, 1),
+            now=utcnow(),
         )
         assert row.mpxn == mpan
         assert (row.supplier, row.network_operator, row.shipper) == (supplier, dno, None)
@@ -73,6 +75,7 @@ class TestRegister:
                 supplier=supplier.code,
                 network_operator=dno.code,
                 effective_from=date(2020, 1, 1),
+                now=utcnow(),
             )
         assert _count(session, Registration) == 0
 
@@ -117,6 +120,7 @@ class TestRegister:
                 supplier=supplier or s.code,
                 network_operator=dno.code,
                 effective_from=date(2020, 1, 1),
+                now=utcnow(),
             )
         assert caught.value.code == code
         assert _count(session, MeterPoint) == 0

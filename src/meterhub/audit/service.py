@@ -1,15 +1,18 @@
-"""Writing and reading the audit log. Every service that changes data calls ``record``."""
+"""Writing and reading the audit log. Every service that changes data calls ``record``.
+
+The entry is stamped with the ``now`` its caller was given, never a clock of its own: one DUIS
+request's device history and audit entries carry the request's time, and tests move the clock."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.models import AuditEntry
-from meterhub.kit.clock import utcnow
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,10 @@ def record(
     object_type: str,
     object_id: str,
     changes: dict[str, Any],
+    now: datetime,
 ) -> AuditEntry:
     entry = AuditEntry(
-        at=utcnow(),
+        at=now,
         actor=actor.name,
         actor_party_id=actor.party_id,
         interface=actor.interface,

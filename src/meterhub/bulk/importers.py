@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -76,7 +76,7 @@ def _parse_day(name: str, value: str) -> date:
         ) from None
 
 
-RowLoader = Callable[[Session, Actor, Cells], object]
+RowLoader = Callable[[Session, Actor, Cells, datetime], object]
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class Importer:
 # ---------------------------------------------------------------- row loaders
 
 
-def _load_party(session: Session, actor: Actor, cells: Cells) -> object:
+def _load_party(session: Session, actor: Actor, cells: Cells, now: datetime) -> object:
     return parties.create_party(
         session,
         actor=actor,
@@ -127,6 +127,7 @@ def _load_party(session: Session, actor: Actor, cells: Cells) -> object:
         name=cells.required("name"),
         kind=cells.required("kind"),
         roles=[r.upper() for r in cells.items("roles")],
+        now=now,
     )
 
 
@@ -156,7 +157,7 @@ def _user_roles(cells: Cells) -> dict[str, str | None]:
     return roles
 
 
-def _load_user(session: Session, actor: Actor, cells: Cells) -> object:
+def _load_user(session: Session, actor: Actor, cells: Cells, now: datetime) -> object:
     code = cells.required("party")
     party = parties.party_by_code(session, code)
     if party is None:
@@ -170,10 +171,11 @@ def _load_user(session: Session, actor: Actor, cells: Cells) -> object:
         display_name=cells.optional("display_name") or username,
         password=None,
         roles=_user_roles(cells),
+        now=now,
     )
 
 
-def _load_appointment(session: Session, actor: Actor, cells: Cells) -> object:
+def _load_appointment(session: Session, actor: Actor, cells: Cells, now: datetime) -> object:
     return parties.appoint_agent(
         session,
         actor=actor,
@@ -181,10 +183,11 @@ def _load_appointment(session: Session, actor: Actor, cells: Cells) -> object:
         agent_code=cells.required("agent"),
         valid_from=cells.day("valid_from"),
         valid_to=cells.optional_day("valid_to"),
+        now=now,
     )
 
 
-def _load_registration(session: Session, actor: Actor, cells: Cells) -> object:
+def _load_registration(session: Session, actor: Actor, cells: Cells, now: datetime) -> object:
     return registration.register(
         session,
         actor=actor,
@@ -194,10 +197,11 @@ def _load_registration(session: Session, actor: Actor, cells: Cells) -> object:
         shipper=cells.optional("shipper"),
         effective_from=cells.day("effective_from"),
         effective_to=cells.optional_day("effective_to"),
+        now=now,
     )
 
 
-def _load_device(session: Session, actor: Actor, cells: Cells) -> object:
+def _load_device(session: Session, actor: Actor, cells: Cells, now: datetime) -> object:
     return inventory.add_device(
         session,
         actor=actor,
@@ -213,10 +217,11 @@ def _load_device(session: Session, actor: Actor, cells: Cells) -> object:
         mpxn=cells.optional("mpxn"),
         comms_hub_id=cells.optional("comms_hub_id"),
         reason="bulk import",
+        now=now,
     )
 
 
-def _load_forecast(session: Session, actor: Actor, cells: Cells) -> object:
+def _load_forecast(session: Session, actor: Actor, cells: Cells, now: datetime) -> object:
     text = cells.required("installs")
     if not text.isdigit():
         raise InvalidInput(f"installs {text!r} is not a whole number", code="bad_installs")
@@ -228,6 +233,7 @@ def _load_forecast(session: Session, actor: Actor, cells: Cells) -> object:
         month=cells.required("month"),
         csp_region=cells.required("csp_region"),
         installs=int(text),
+        now=now,
     )
 
 

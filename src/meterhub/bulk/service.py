@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.exc import DataError, IntegrityError
@@ -67,15 +68,17 @@ def import_rows(
     actor: Actor,
     importer: Importer,
     rows: Iterable[csvfile.CsvRow],
+    now: datetime,
     on_row: Callable[[], None] | None = None,
 ) -> ImportOutcome:
-    """Run every row through ``importer``; collect each refusal with its line and reason."""
+    """Run every row through ``importer``; collect each refusal with its line and reason. Every
+    record of the file is stamped with the one ``now`` the import started at."""
     outcome = ImportOutcome(kind=importer.kind)
     for row in rows:
         outcome.rows += 1
         try:
             with session.begin_nested():
-                importer.load_row(session, actor, Cells(row.values))
+                importer.load_row(session, actor, Cells(row.values), now)
         except MeterhubError as exc:
             outcome.rejected.append(
                 RejectedRow(row.line, importer.key_of(row.values), exc.code, exc.message)
@@ -102,6 +105,7 @@ def import_file(
     path: Path,
     shape: csvfile.CsvShape,
     max_bytes: int,
+    now: datetime,
     on_row: Callable[[], None] | None = None,
 ) -> ImportOutcome:
     """Load a file ``check_file`` accepted. When every row passed, one more audit entry says
@@ -111,6 +115,7 @@ def import_file(
         actor=actor,
         importer=importer,
         rows=csvfile.rows(path, max_bytes=max_bytes),
+        now=now,
         on_row=on_row,
     )
     if outcome.accepted:
@@ -121,5 +126,6 @@ def import_file(
             object_type="import_file",
             object_id=path.name[:64],
             changes={"kind": importer.kind, "rows": outcome.rows, "sha256": shape.sha256},
+            now=now,
         )
     return outcome

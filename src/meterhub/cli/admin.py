@@ -9,6 +9,7 @@ import typer
 from meterhub.audit.service import Actor
 from meterhub.cli.common import console, friendly_errors, unit_of_work
 from meterhub.errors import InvalidInput, NotFound
+from meterhub.kit.clock import utcnow
 from meterhub.parties import service
 
 
@@ -27,7 +28,13 @@ def register(app: typer.Typer) -> None:
         """Register a party."""
         with unit_of_work() as session:
             party = service.create_party(
-                session, actor=Actor.system("cli"), code=code, name=name, kind=kind, roles=role
+                session,
+                actor=Actor.system("cli"),
+                code=code,
+                name=name,
+                kind=kind,
+                roles=role,
+                now=utcnow(),
             )
             console.print(f"party {party.code} registered")
 
@@ -71,6 +78,7 @@ def register(app: typer.Typer) -> None:
                 display_name=display_name,
                 password=password,
                 roles=roles,
+                now=utcnow(),
             )
             console.print(f"user {username.lower()} added to {owner.code}")
 
@@ -83,6 +91,6 @@ def register(app: typer.Typer) -> None:
             if user is None:
                 raise InvalidInput(f"no user {username}", code="unknown_user")
             token = service.issue_api_token(
-                session, actor=Actor.system("cli"), user=user, label=label
+                session, actor=Actor.system("cli"), user=user, label=label, now=utcnow()
             )
             typer.echo(json.dumps({"username": user.username, "token": token}))

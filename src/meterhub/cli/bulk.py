@@ -28,6 +28,7 @@ from meterhub.cli.common import console, err_console, fail, friendly_errors
 from meterhub.config import get_settings
 from meterhub.db.session import get_sessionmaker
 from meterhub.errors import InvalidInput
+from meterhub.kit.clock import utcnow
 
 SHOWN_REJECTIONS = 50
 
@@ -84,6 +85,7 @@ def run_import(importer: Importer, file: Path, report: Path | None) -> None:
                 shape=shape,
                 max_bytes=settings.max_csv_bytes,
                 on_row=advance,
+                now=utcnow(),
             )
         if outcome.accepted:
             session.commit()

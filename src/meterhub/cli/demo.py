@@ -13,7 +13,7 @@ from meterhub.audit.service import Actor
 from meterhub.cli.common import console, friendly_errors, unit_of_work
 from meterhub.demo import seed as demo_seed
 from meterhub.errors import InvalidInput
-from meterhub.kit.clock import today
+from meterhub.kit.clock import today, utcnow
 
 
 def _parse_day(value: str | None) -> date:
@@ -69,6 +69,7 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 devices=devices,
                 as_of=day,
+                now=utcnow(),
                 progress=lambda done: bar.update(task, completed=done),
             )
         demo_seed.write_credentials(credentials, result.credentials)

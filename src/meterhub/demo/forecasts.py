@@ -88,7 +88,7 @@ def _meters(session: Session, on: date) -> Counter[tuple[str, str, str]]:
     return meters
 
 
-def seed_forecasts(session: Session, *, actor: Actor, seed: int, as_of: date) -> int:
+def seed_forecasts(session: Session, *, actor: Actor, seed: int, as_of: date, now: datetime) -> int:
     """Write the estate's forecasts; returns rows written. Like the devices, they are inserted
     in bulk (a service call each would cost seconds on a big estate) with one audit entry, made
     to obey the forecast rules: each submitted before its month began, a revision superseding
@@ -136,5 +136,6 @@ def seed_forecasts(session: Session, *, actor: Actor, seed: int, as_of: date) ->
         object_type="estate",
         object_id=f"seed-{seed}",
         changes={"forecasts": written, "as_of": as_of.isoformat()},
+        now=now,
     )
     return written

@@ -22,7 +22,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from queue import Full, Queue
 
@@ -96,11 +96,13 @@ def seed_estate(
     seed: int,
     devices: int,
     as_of: date,
+    now: datetime,
     progress: Callable[[int], None] | None = None,
 ) -> SeedResult:
     """Build the estate of ``Estate(seed, devices, as_of)`` in an empty, migrated database.
 
-    ``progress`` is called with the number of devices written after each batch.
+    ``progress`` is called with the number of devices written after each batch; ``now`` stamps
+    the parties, users, tokens and audit entries the services write.
     """
     check_size(devices)
     _check_empty(session)
@@ -108,7 +110,13 @@ def seed_estate(
 
     party_rows = {
         plan.code: parties.create_party(
-            session, actor=actor, code=plan.code, name=plan.name, kind=plan.kind, roles=plan.roles
+            session,
+            actor=actor,
+            code=plan.code,
+            name=plan.name,
+            kind=plan.kind,
+            roles=plan.roles,
+            now=now,
         )
         for plan in estate.parties
     }
@@ -121,6 +129,7 @@ def seed_estate(
             agent_code=appointment.agent,
             valid_from=appointment.valid_from,
             valid_to=appointment.valid_to,
+            now=now,
         )
 
     password = "demo-" + secrets.token_urlsafe(12)
@@ -142,8 +151,11 @@ def seed_estate(
             password=None,
             password_hash=password_hash,
             roles=roles,
+            now=now,
         )
-        token = parties.issue_api_token(session, actor=actor, user=user, label="demo estate")
+        token = parties.issue_api_token(
+            session, actor=actor, user=user, label="demo estate", now=now
+        )
         credentials.append(
             Credential(
                 party=plan.code,
@@ -160,7 +172,7 @@ def seed_estate(
     counts = _load_rows(session, estate, party_ids, actor=actor, progress=progress)
     counts.update(parties=len(estate.parties), appointments=len(estate.appointments))
     counts["users"] = len(credentials)
-    counts["forecasts"] = seed_forecasts(session, actor=actor, seed=seed, as_of=as_of)
+    counts["forecasts"] = seed_forecasts(session, actor=actor, seed=seed, as_of=as_of, now=now)
     record(
         session,
         actor=actor,
@@ -168,6 +180,7 @@ def seed_estate(
         object_type="estate",
         object_id=f"seed-{seed}",
         changes={"seed": seed, "as_of": as_of.isoformat(), "operator": OPERATOR_CODE, **counts},
+        now=now,
     )
     session.flush()
     return SeedResult(counts=counts, credentials=credentials)

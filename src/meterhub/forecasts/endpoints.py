@@ -8,6 +8,7 @@ from meterhub.api.deps import CurrentActor, DbSession
 from meterhub.forecasts import service
 from meterhub.forecasts.models import InstallForecast
 from meterhub.forecasts.schemas import ForecastIn, ForecastOut
+from meterhub.kit.clock import utcnow
 
 router = APIRouter(tags=["forecasts"])
 
@@ -40,6 +41,7 @@ def submit_forecast(body: ForecastIn, session: DbSession, actor: CurrentActor) -
         month=body.month,
         csp_region=body.csp_region,
         installs=body.installs,
+        now=utcnow(),
     )
     return forecast_out(row)
 

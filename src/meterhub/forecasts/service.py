@@ -167,10 +167,10 @@ def submit(
     month: str,
     csp_region: str,
     installs: int,
-    now: datetime | None = None,
+    now: datetime,
 ) -> InstallForecast:
     """Record a forecast (see the module docstring); returns the row now in force."""
-    now = as_utc(now) if now is not None else utcnow()
+    now = as_utc(now)
     party = acting_supplier(session, actor=actor, code=supplier, day=now.date())
     role = _check_role(party, role)
     month = _check_month_open(month, now)
@@ -217,6 +217,7 @@ def submit(
             "installs": installs,
             "previous": None if current is None else current.installs,
         },
+        now=now,
     )
     return row
 

@@ -74,11 +74,12 @@ def set_callback(session: Session, *, actor: Actor, url: str, now: datetime) -> 
             object_type="duis_callback",
             object_id=str(actor.user_id),
             changes={"url": [old, checked]},
+            now=now,
         )
     return checked
 
 
-def clear_callback(session: Session, *, actor: Actor) -> bool:
+def clear_callback(session: Session, *, actor: Actor, now: datetime) -> bool:
     """Stop pushing to the actor: messages are then only polled. False when none was set."""
     if actor.user_id is None:
         return False
@@ -92,6 +93,7 @@ def clear_callback(session: Session, *, actor: Actor) -> bool:
         object_type="duis_callback",
         object_id=str(actor.user_id),
         changes={"url": [found.url, None]},
+        now=now,
     )
     session.delete(found)
     return True

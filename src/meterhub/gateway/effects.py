@@ -1,7 +1,8 @@
 """What the SRVs whose effect lives in the hub do, and their status and body rules.
 
-* 8.14.1 Install Success: the hub is Commissioned at the MPxN named in the body.
-* 8.14.2 Install No SM WAN: the hub is InstalledNotCommissioned at the MPxN.
+* 8.14.1 Install Success ("install and commission"): the hub is Commissioned at the MPxN named
+  in the body, straight from stock: the workflow's 8.14.1 row.
+* 8.14.2 Install No SM WAN ("install and leave"): the hub is InstalledNotCommissioned at the MPxN.
 * 8.14.3 Fault Return / 8.14.4 No Fault Return: the hub goes back to the DCC, its holder is
   charged (``comms_hubs.service.record_return``). Only the holder, or an RSA it appointed, may ask.
 * 8.2 Read Inventory: answers from SMI.
@@ -10,6 +11,11 @@
   InstalledNotCommissioned; for a hub Commissioned, Withdrawn or InstalledNotCommissioned), its
   details (make, model, SMETS/CHTS version, firmware), its MPxN, or deletion of a device never
   installed. Status changes follow the inventory's workflow.
+
+Which status a device may be in for each of these, and where it goes, is the inventory's
+workflow table (``inventory.catalogue.WORKFLOW``), never a rule of the gateway's own: the
+gateway asks ``inventory.service.check_transition`` while it validates, and turns a refusal
+into DUIS's E5 (device status disallows the request).
 * 11.1 Update Firmware: the delivery is recorded to be tracked (11.3 activates it later).
 """
 
@@ -22,12 +28,12 @@ from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor
 from meterhub.comms_hubs.service import record_return
-from meterhub.errors import InvalidInput
+from meterhub.errors import InvalidInput, InvalidTransition
 from meterhub.gateway.codes import DuisRejected, ValidationStage
 from meterhub.gateway.messages import InventoryRow
 from meterhub.gateway.xml import DuisRequest
 from meterhub.inventory import service as inventory
-from meterhub.inventory.catalogue import ALLOWED_TRANSITIONS, DeviceStatus
+from meterhub.inventory.catalogue import DeviceStatus, StatusEvent
 from meterhub.inventory.catalogue import parse_enum as _parse_enum
 from meterhub.inventory.models import Device
 from meterhub.kit.ids import normalise_mpxn
@@ -36,8 +42,14 @@ RETURN_SRVS = frozenset({"8.14.3", "8.14.4"})
 INSTALL_SRVS = frozenset({"8.14.1", "8.14.2"})
 HUB_SRVS = RETURN_SRVS | INSTALL_SRVS | {"8.2", "8.3", "8.4", "11.1"}
 
-_INSTALLABLE = frozenset({"Pending", "Whitelisted", "InstalledNotCommissioned"})
-_DECOMMISSIONABLE = frozenset({"InstalledNotCommissioned", "Commissioned", "Suspended"})
+#: The workflow event each SRV with a status move of its own records.
+SRV_EVENTS = {
+    "8.14.1": StatusEvent.INSTALL_AND_COMMISSION,
+    "8.14.2": StatusEvent.INSTALL_AND_LEAVE,
+    "8.14.3": StatusEvent.FAULT_RETURN,
+    "8.14.4": StatusEvent.NO_FAULT_RETURN,
+    "8.3": StatusEvent.DECOMMISSIONED,
+}
 
 
 def _refuse(stage: ValidationStage, reason: str) -> DuisRejected:
@@ -51,26 +63,21 @@ def parse_status(value: str) -> DeviceStatus:
         raise _refuse(ValidationStage.BODY_RULE_FAILED, exc.message) from None
 
 
+def _check_move(device: Device, event: StatusEvent, to: DeviceStatus | None = None) -> None:
+    """The inventory's workflow decides; its refusal is DUIS's E5."""
+    try:
+        inventory.check_transition(device, event=event, to=to)
+    except InvalidTransition as exc:
+        raise _refuse(ValidationStage.DEVICE_STATUS_DISALLOWS, exc.message) from None
+
+
 def check_hub_status(srv: str, device: Device) -> None:
-    status = device.status
     if (srv in INSTALL_SRVS or srv in RETURN_SRVS) and device.device_type != "CHF":
         raise _refuse(
             ValidationStage.BODY_RULE_FAILED, f"{device.device_id} is not a communications hub"
         )
-    if srv in INSTALL_SRVS and status not in _INSTALLABLE:
-        raise _refuse(
-            ValidationStage.DEVICE_STATUS_DISALLOWS,
-            f"hub {device.device_id} is {status}; it cannot be installed again",
-        )
-    if srv in RETURN_SRVS and status == "Withdrawn":
-        raise _refuse(
-            ValidationStage.DEVICE_STATUS_DISALLOWS, f"hub {device.device_id} was already returned"
-        )
-    if srv == "8.3" and status not in _DECOMMISSIONABLE:
-        raise _refuse(
-            ValidationStage.DEVICE_STATUS_DISALLOWS,
-            f"device {device.device_id} is {status}; only installed devices are decommissioned",
-        )
+    if srv in SRV_EVENTS:
+        _check_move(device, SRV_EVENTS[srv])
 
 
 def inventory_update(request: DuisRequest, device: Device) -> tuple[str, Any]:
@@ -85,13 +92,8 @@ def inventory_update(request: DuisRequest, device: Device) -> tuple[str, Any]:
                 f"that status update is for {kind}; {device.device_id} is a {device.device_type}",
             )
         status = str(body["UpdateDeviceStatusCH" if for_hub else "UpdateDeviceStatusExceptCH"])
-        current = DeviceStatus(device.status)
         target = parse_status(status)
-        if target != current and target not in ALLOWED_TRANSITIONS[current]:
-            raise _refuse(
-                ValidationStage.DEVICE_STATUS_DISALLOWS,
-                f"{device.device_id} cannot go from {current.value} to {target.value}",
-            )
+        _check_move(device, StatusEvent.UPDATE_INVENTORY, target)
         return "status", target.value
     if "UpdateDeviceDetails" in body:
         details = body["UpdateDeviceDetails"]
@@ -108,11 +110,7 @@ def inventory_update(request: DuisRequest, device: Device) -> tuple[str, Any]:
         except InvalidInput as exc:
             raise _refuse(ValidationStage.BODY_RULE_FAILED, exc.message) from None
     if "DeleteDevice" in body:
-        if device.status not in ("Pending", "Whitelisted"):
-            raise _refuse(
-                ValidationStage.DEVICE_STATUS_DISALLOWS,
-                f"{device.device_id} is {device.status}; only devices never installed are deleted",
-            )
+        _check_move(device, StatusEvent.DELETE_FROM_INVENTORY)
         return "delete", None
     raise _refuse(ValidationStage.BODY_RULE_FAILED, "8.4 names no change")
 
@@ -164,16 +162,21 @@ def apply(
         return None
     if srv in INSTALL_SRVS:
         mpxn = normalise_mpxn(str(request.body.get("MPxN")))
-        status = "Commissioned" if srv == "8.14.1" else "InstalledNotCommissioned"
         known = mpxn if _meter_point_known(session, mpxn) else None
         for device in devices:
             inventory.install_hub(
-                session, actor=actor, device=device, mpxn=known, status=status, reason=reason
+                session,
+                actor=actor,
+                device=device,
+                event=SRV_EVENTS[srv],
+                mpxn=known,
+                reason=reason,
+                now=now,
             )
         return None
     if srv == "8.3":
         for device in devices:
-            inventory.decommission(session, actor=actor, device=device, reason=reason)
+            inventory.decommission(session, actor=actor, device=device, reason=reason, now=now)
         return None
     if srv == "8.2":
         return [_inventory_row(d) for d in devices]
@@ -181,7 +184,13 @@ def apply(
         for device in devices:
             field, value = inventory_update(request, device)
             inventory.update_from_duis(
-                session, actor=actor, device=device, field=field, value=value, reason=reason
+                session,
+                actor=actor,
+                device=device,
+                field=field,
+                value=value,
+                reason=reason,
+                now=now,
             )
         return None
     if srv == "11.1":

@@ -213,5 +213,5 @@ def set_callback(body: CallbackIn, session: DbSession, actor: CurrentActor) -> C
 @router.delete("/callback", response_model=CallbackOut)
 def delete_callback(session: DbSession, actor: CurrentActor) -> CallbackOut:
     """Stop pushing: your responses and alerts wait to be polled (audited, as on the portal)."""
-    callbacks.clear_callback(session, actor=actor)
+    callbacks.clear_callback(session, actor=actor, now=utcnow())
     return CallbackOut(url=None)

@@ -18,6 +18,7 @@ from meterhub.inventory.schemas import (
     OwnerChange,
     StatusChange,
 )
+from meterhub.kit.clock import utcnow
 from meterhub.parties.service import party_codes
 
 router = APIRouter(tags=["inventory"])
@@ -87,7 +88,7 @@ def list_devices(
 
 @router.post("/devices", response_model=DeviceOut, status_code=201)
 def add_device(body: DeviceIn, session: DbSession, actor: CurrentActor) -> DeviceOut:
-    device = service.add_device(session, actor=actor, **body.model_dump())
+    device = service.add_device(session, actor=actor, **body.model_dump(), now=utcnow())
     return devices_out(session, [device])[0]
 
 
@@ -109,7 +110,12 @@ def change_status(
 ) -> DeviceOut:
     """Move the device along the status workflow; a disallowed step is 409 invalid_transition."""
     device = service.change_status(
-        session, actor=actor, device_id=device_id, status=body.status, reason=body.reason
+        session,
+        actor=actor,
+        device_id=device_id,
+        status=body.status,
+        reason=body.reason,
+        now=utcnow(),
     )
     return devices_out(session, [device])[0]
 
@@ -120,6 +126,11 @@ def change_owner(
 ) -> DeviceOut:
     """Pass a device you hold to another party."""
     device = service.change_owner(
-        session, actor=actor, device_id=device_id, owner=body.owner, reason=body.reason
+        session,
+        actor=actor,
+        device_id=device_id,
+        owner=body.owner,
+        reason=body.reason,
+        now=utcnow(),
     )
     return devices_out(session, [device])[0]

@@ -5,7 +5,10 @@ supplier, shipper and network operator registered to its meter point today, and 
 suppliers appoint today. The hub operator sees all. Anything else is a 404, never a 403, so a
 party cannot learn that another party's device exists.
 
-Every change of status, owner or link appends a ``DeviceHistory`` row and an audit entry.
+Every change of status, owner or link appends a ``DeviceHistory`` row and an audit entry,
+stamped with the ``now`` the caller took once at the edge (the gateway passes its request's own),
+so one request's history and audit entries carry one time. Every status move is a row of the
+workflow (``catalogue.WORKFLOW``) and goes through ``transition``, whoever asks for it.
 """
 
 from __future__ import annotations
@@ -33,16 +36,20 @@ from meterhub.db import bulk
 from meterhub.db.direct import Direct
 from meterhub.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from meterhub.inventory.catalogue import (
-    ALLOWED_TRANSITIONS,
+    LIFECYCLE_EVENTS,
     SMETS_VERSIONS,
     CspRegion,
     DeviceStatus,
     DeviceType,
+    StatusEvent,
+    Transition,
+    find_transition,
     fuel_of_device_type,
     parse_enum,
+    statuses_after,
 )
 from meterhub.inventory.models import Device, DeviceHistory
-from meterhub.kit.clock import today, utcnow
+from meterhub.kit.clock import today
 from meterhub.kit.ids import normalise_eui64, normalise_mpxn
 from meterhub.kit.pagination import decode_cursor, encode_cursor
 from meterhub.parties.service import party_by_code, party_by_id
@@ -226,6 +233,7 @@ def add_device(
     mpxn: str | None = None,
     comms_hub_id: str | None = None,
     reason: str = "added to inventory",
+    now: datetime,
 ) -> Device:
     """Add a device to SMI. The operator adds any; a party adds devices it will hold."""
     device_id = normalise_eui64(device_id)
@@ -269,7 +277,6 @@ def add_device(
             raise InvalidInput(f"no communications hub {hub}", code="unknown_comms_hub")
     if session.get(Device, device_id) is not None:
         raise Conflict(f"device {device_id} is already in the inventory", code="device_exists")
-    now = utcnow()
     device = Device(
         device_id=device_id,
         device_type=dtype.value,
@@ -310,6 +317,7 @@ def add_device(
             "owner": party_by_code_for_id(session, owner_id),
             "mpxn": mp,
         },
+        now=now,
     )
     session.flush()
     return device
@@ -323,8 +331,9 @@ def _history(
     old: str | None,
     new: str | None,
     reason: str,
+    now: datetime,
+    event: StatusEvent | None = None,
 ) -> None:
-    now = utcnow()
     session.add(
         DeviceHistory(
             device_id=device.device_id,
@@ -342,32 +351,111 @@ def _history(
         action=f"device.{field}_changed",
         object_type="device",
         object_id=device.device_id,
-        changes={field: [old, new], "reason": reason},
+        changes={field: [old, new], "reason": reason}
+        | ({"event": event.value} if event is not None else {}),
+        now=now,
     )
     device.updated_at = now
 
 
+def _workflow_row(
+    device: Device, events: frozenset[StatusEvent], to: DeviceStatus | None
+) -> Transition:
+    current = DeviceStatus(device.status)
+    row = find_transition(events, current, to)
+    if row is None:
+        by = "" if events == LIFECYCLE_EVENTS else " by " + ", ".join(sorted(events))
+        allowed = ", ".join(sorted(statuses_after(events, current))) or "none"
+        target = f" to {to.value}" if to is not None else ""
+        raise InvalidTransition(
+            f"{device.device_id} cannot go from {current.value}{target}{by} (allowed: {allowed})",
+            details={
+                "event": sorted(events),
+                "from": current.value,
+                "to": to.value if to else None,
+            },
+        )
+    return row
+
+
+def check_transition(
+    device: Device, *, event: StatusEvent, to: DeviceStatus | None = None
+) -> Transition:
+    """The workflow row ``event`` would move ``device`` by, or InvalidTransition: what the
+    gateway asks while it validates a request, before anything changes."""
+    return _workflow_row(device, frozenset({event}), to)
+
+
+def _move(
+    session: Session,
+    *,
+    actor: Actor,
+    device: Device,
+    events: frozenset[StatusEvent],
+    to: DeviceStatus | None,
+    reason: str,
+    now: datetime,
+) -> Transition:
+    row = _workflow_row(device, events, to)
+    if row.to.value != device.status:
+        old = device.status
+        device.status = row.to.value
+        _history(session, device, actor, "status", old, row.to.value, reason, now, row.event)
+    return row
+
+
+def transition(
+    session: Session,
+    *,
+    actor: Actor,
+    device: Device,
+    event: StatusEvent,
+    reason: str,
+    now: datetime,
+    to: DeviceStatus | None = None,
+) -> Transition:
+    """The one entrance for a status move: find the workflow row by which ``event`` moves the
+    device from its status (to ``to``, for an event such as 8.4 that may lead to several), or
+    refuse with InvalidTransition and change nothing; then change the status and write the
+    device history and the audit entry, both at ``now``.
+
+    A row that leaves the status as it is (8.14.2 reported again for a hub still waiting for
+    its SM WAN) is allowed and writes nothing."""
+    return _move(
+        session,
+        actor=actor,
+        device=device,
+        events=frozenset({event}),
+        to=to,
+        reason=reason,
+        now=now,
+    )
+
+
 def change_status(
-    session: Session, *, actor: Actor, device_id: str, status: str, reason: str
+    session: Session, *, actor: Actor, device_id: str, status: str, reason: str, now: datetime
 ) -> Device:
-    """Move a device along the status workflow (``ALLOWED_TRANSITIONS``)."""
+    """A person moves a device along its lifecycle (the API's and the portal's status change)
+    by naming the status it goes to; the move must be a lifecycle row of the workflow."""
     device = get_device(session, actor=actor, device_id=device_id)
     new = parse_enum(DeviceStatus, status, "status")
-    old = DeviceStatus(device.status)
-    if new not in ALLOWED_TRANSITIONS[old]:
-        allowed = ", ".join(sorted(s.value for s in ALLOWED_TRANSITIONS[old])) or "none"
-        raise InvalidTransition(
-            f"{device.device_id} cannot go from {old.value} to {new.value} (allowed: {allowed})"
-        )
+    _workflow_row(device, LIFECYCLE_EVENTS, new)
     if not reason.strip():
         raise InvalidInput("a status change needs a reason", code="reason_required")
-    device.status = new.value
-    _history(session, device, actor, "status", old.value, new.value, reason.strip())
+    _move(
+        session,
+        actor=actor,
+        device=device,
+        events=LIFECYCLE_EVENTS,
+        to=new,
+        reason=reason.strip(),
+        now=now,
+    )
     return device
 
 
 def change_owner(
-    session: Session, *, actor: Actor, device_id: str, owner: str, reason: str
+    session: Session, *, actor: Actor, device_id: str, owner: str, reason: str, now: datetime
 ) -> Device:
     """Pass a Communications Hub to another party (stock transfer, return to the DCC)."""
     device = get_device(session, actor=actor, device_id=device_id)
@@ -380,7 +468,7 @@ def change_owner(
         raise InvalidInput("an owner change needs a reason", code="reason_required")
     old_owner = party_by_code_for_id(session, device.owner_party_id)
     device.owner_party_id = new_owner.id
-    _history(session, device, actor, "owner", old_owner, new_owner.code, reason.strip())
+    _history(session, device, actor, "owner", old_owner, new_owner.code, reason.strip(), now)
     return device
 
 
@@ -427,14 +515,20 @@ def cursor_at(device: Device, *, sort: str) -> str:
 
 
 def withdraw_returned(
-    session: Session, *, actor: Actor, device: Device, dcc_party_id: int | None, reason: str
+    session: Session,
+    *,
+    actor: Actor,
+    device: Device,
+    event: StatusEvent,
+    dcc_party_id: int | None,
+    reason: str,
+    now: datetime,
 ) -> None:
-    """A hub returned to the DCC (8.14.3/8.14.4) is withdrawn from service whatever its status,
-    and the DCC holds it from now on."""
-    if device.status != DeviceStatus.WITHDRAWN.value:
-        old = device.status
-        device.status = DeviceStatus.WITHDRAWN.value
-        _history(session, device, actor, "status", old, device.status, reason)
+    """A hub returned to the DCC (8.14.3 fault, 8.14.4 no fault) is withdrawn from service, and
+    the DCC holds it from now on."""
+    if event not in (StatusEvent.FAULT_RETURN, StatusEvent.NO_FAULT_RETURN):
+        raise InvalidInput(f"{event.value} is not a hub return", code="not_a_return")
+    transition(session, actor=actor, device=device, event=event, reason=reason, now=now)
     if dcc_party_id is not None and device.owner_party_id != dcc_party_id:
         old_owner = party_by_code_for_id(session, device.owner_party_id)
         device.owner_party_id = dcc_party_id
@@ -446,28 +540,44 @@ def withdraw_returned(
             old_owner,
             party_by_code_for_id(session, dcc_party_id),
             reason,
+            now,
         )
 
 
 def install_hub(
-    session: Session, *, actor: Actor, device: Device, mpxn: str | None, status: str, reason: str
+    session: Session,
+    *,
+    actor: Actor,
+    device: Device,
+    event: StatusEvent,
+    mpxn: str | None,
+    reason: str,
+    now: datetime,
 ) -> None:
-    """8.14.1/8.14.2: the hub is in service at a meter point."""
+    """8.14.1 install and commission, 8.14.2 install and leave: the hub is in service at a
+    meter point. The status move is checked first, so a refused install links nothing."""
+    if event not in (StatusEvent.INSTALL_AND_COMMISSION, StatusEvent.INSTALL_AND_LEAVE):
+        raise InvalidInput(f"{event.value} is not a hub install", code="not_an_install")
+    check_transition(device, event=event)
     if mpxn and device.mpxn != mpxn:
         old = device.mpxn
         device.mpxn = mpxn
-        _history(session, device, actor, "mpxn", old, mpxn, reason)
-    if device.status != status:
-        old = device.status
-        device.status = status
-        _history(session, device, actor, "status", old, status, reason)
+        _history(session, device, actor, "mpxn", old, mpxn, reason, now)
+    transition(session, actor=actor, device=device, event=event, reason=reason, now=now)
 
 
-def decommission(session: Session, *, actor: Actor, device: Device, reason: str) -> None:
-    """8.3: the device leaves service."""
-    old = device.status
-    device.status = DeviceStatus.DECOMMISSIONED.value
-    _history(session, device, actor, "status", old, device.status, reason)
+def decommission(
+    session: Session, *, actor: Actor, device: Device, reason: str, now: datetime
+) -> None:
+    """8.3 Decommission Device: the device leaves service."""
+    transition(
+        session,
+        actor=actor,
+        device=device,
+        event=StatusEvent.DECOMMISSIONED,
+        reason=reason,
+        now=now,
+    )
 
 
 _DUIS_DETAIL_FIELDS = {
@@ -479,25 +589,44 @@ _DUIS_DETAIL_FIELDS = {
 
 
 def update_from_duis(
-    session: Session, *, actor: Actor, device: Device, field: str, value: Any, reason: str
+    session: Session,
+    *,
+    actor: Actor,
+    device: Device,
+    field: str,
+    value: Any,
+    reason: str,
+    now: datetime,
 ) -> None:
-    """8.4 Update Inventory: one change to the device's record, already checked by the gateway."""
+    """8.4 Update Inventory: one change to the device's record, already checked by the gateway;
+    a status change or a deletion is a move of the workflow like any other."""
     if field == "status":
-        if device.status != value:
-            old = device.status
-            device.status = str(value)
-            _history(session, device, actor, "status", old, device.status, reason)
+        to = parse_enum(DeviceStatus, str(value), "status")
+        transition(
+            session,
+            actor=actor,
+            device=device,
+            event=StatusEvent.UPDATE_INVENTORY,
+            to=to,
+            reason=reason,
+            now=now,
+        )
     elif field == "mpxn":
         old_mpxn = device.mpxn
         registration.ensure_meter_point(
             session, mpxn=value, fuel=fuel_of_device_type(device.device_type)
         )
         device.mpxn = str(value)
-        _history(session, device, actor, "mpxn", old_mpxn, device.mpxn, reason)
+        _history(session, device, actor, "mpxn", old_mpxn, device.mpxn, reason, now)
     elif field == "delete":
-        old = device.status
-        device.status = DeviceStatus.WITHDRAWN.value
-        _history(session, device, actor, "status", old, device.status, f"deleted: {reason}")
+        transition(
+            session,
+            actor=actor,
+            device=device,
+            event=StatusEvent.DELETE_FROM_INVENTORY,
+            reason=f"deleted: {reason}",
+            now=now,
+        )
     elif field == "details":
         for duis_name, column in _DUIS_DETAIL_FIELDS.items():
             if duis_name in value and value[duis_name] not in (None, ""):
@@ -505,7 +634,7 @@ def update_from_duis(
                 old = getattr(device, column)
                 if new != old:
                     setattr(device, column, new)
-                    _history(session, device, actor, column, old, new, reason)
+                    _history(session, device, actor, column, old, new, reason, now)
 
 
 # --- devices as the gateway and the event lake read them -------------------------------------

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from meterhub.api.deps import CurrentActor, CurrentUser, DbSession
 from meterhub.errors import NotFound
-from meterhub.kit.clock import today
+from meterhub.kit.clock import today, utcnow
 from meterhub.parties import service
 from meterhub.parties.models import AgentAppointment, Party
 from meterhub.parties.schemas import (
@@ -63,7 +63,13 @@ def list_parties(session: DbSession, actor: CurrentActor) -> list[PartyOut]:
 def create_party(body: PartyIn, session: DbSession, actor: CurrentActor) -> PartyOut:
     """Register a party that signed the code (hub operator only)."""
     party = service.create_party(
-        session, actor=actor, code=body.code, name=body.name, kind=body.kind, roles=body.roles
+        session,
+        actor=actor,
+        code=body.code,
+        name=body.name,
+        kind=body.kind,
+        roles=body.roles,
+        now=utcnow(),
     )
     return party_out(party)
 
@@ -95,6 +101,7 @@ def create_appointment(
         agent_code=body.agent,
         valid_from=body.valid_from,
         valid_to=body.valid_to,
+        now=utcnow(),
     )
     return appointment_out(row)
 
@@ -136,6 +143,6 @@ def end_appointment(
 ) -> AppointmentOut:
     """The supplier ends an appointment; ``valid_to`` is the agent's last day."""
     row = service.end_appointment(
-        session, actor=actor, appointment_id=appointment_id, valid_to=body.valid_to
+        session, actor=actor, appointment_id=appointment_id, valid_to=body.valid_to, now=utcnow()
     )
     return appointment_out(row)

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
@@ -26,7 +26,6 @@ from meterhub.errors import (
     OverlappingPeriod,
     PermissionDenied,
 )
-from meterhub.kit.clock import utcnow
 from meterhub.kit.ids import normalise_eui64
 from meterhub.parties.models import AgentAppointment, ApiToken, Party, PartyRole, User, UserRole
 from meterhub.parties.passwords import hash_password
@@ -54,7 +53,14 @@ def _check_kind(value: str) -> PartyKind:
 
 
 def create_party(
-    session: Session, *, actor: Actor, code: str, name: str, kind: str, roles: Iterable[str]
+    session: Session,
+    *,
+    actor: Actor,
+    code: str,
+    name: str,
+    kind: str,
+    roles: Iterable[str],
+    now: datetime,
 ) -> Party:
     if not actor.is_operator:
         raise PermissionDenied("only the hub operator registers parties")
@@ -68,7 +74,7 @@ def create_party(
     role_set = sorted({_check_role(r) for r in roles})
     if session.scalar(select(Party.id).where(Party.code == code)) is not None:
         raise Conflict(f"party {code} already exists", code="party_exists")
-    party = Party(code=code, name=name.strip(), kind=_check_kind(kind).value, created_at=utcnow())
+    party = Party(code=code, name=name.strip(), kind=_check_kind(kind).value, created_at=now)
     party.roles = [PartyRole(role=r.value) for r in role_set]
     session.add(party)
     session.flush()
@@ -79,6 +85,7 @@ def create_party(
         object_type="party",
         object_id=code,
         changes={"name": party.name, "kind": party.kind, "roles": [r.value for r in role_set]},
+        now=now,
     )
     return party
 
@@ -119,6 +126,7 @@ def create_user(
     password: str | None,
     roles: dict[str, str | None],
     password_hash: str | None = None,
+    now: datetime,
 ) -> User:
     """``roles`` maps each role the user acts in to its DUIS user ID (EUI-64), or None.
 
@@ -156,7 +164,7 @@ def create_user(
         display_name=display_name.strip() or username,
         password_hash=hash_password(password) if password else password_hash,
         active=True,
-        created_at=utcnow(),
+        created_at=now,
     )
     user.roles = user_roles
     session.add(user)
@@ -168,6 +176,7 @@ def create_user(
         object_type="user",
         object_id=username,
         changes={"party": party.code, "roles": {r.role: r.duis_user_id for r in user_roles}},
+        now=now,
     )
     return user
 
@@ -176,13 +185,15 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_api_token(session: Session, *, actor: Actor, user: User, label: str = "") -> str:
+def issue_api_token(
+    session: Session, *, actor: Actor, user: User, label: str = "", now: datetime
+) -> str:
     """Make a bearer token for ``user``; the plain token is returned once and never stored."""
     if not (actor.is_operator or actor.user_id == user.id):
         raise PermissionDenied("tokens are issued to yourself or by the hub operator")
     token = "mh_" + secrets.token_urlsafe(32)
     session.add(
-        ApiToken(user_id=user.id, token_hash=_token_hash(token), label=label, created_at=utcnow())
+        ApiToken(user_id=user.id, token_hash=_token_hash(token), label=label, created_at=now)
     )
     record(
         session,
@@ -191,6 +202,7 @@ def issue_api_token(session: Session, *, actor: Actor, user: User, label: str = 
         object_type="user",
         object_id=user.username,
         changes={"label": label},
+        now=now,
     )
     return token
 
@@ -234,6 +246,7 @@ def appoint_agent(
     agent_code: str,
     valid_from: date,
     valid_to: date | None = None,
+    now: datetime,
 ) -> AgentAppointment:
     """Supplier appoints agent from ``valid_from`` to ``valid_to`` (inclusive, open if None)."""
     supplier = party_by_code(session, supplier_code)
@@ -266,7 +279,7 @@ def appoint_agent(
         agent_party_id=agent.id,
         valid_from=valid_from,
         valid_to=valid_to,
-        created_at=utcnow(),
+        created_at=now,
     )
     session.add(appointment)
     session.flush()
@@ -282,6 +295,7 @@ def appoint_agent(
             "valid_from": valid_from.isoformat(),
             "valid_to": valid_to.isoformat() if valid_to else None,
         },
+        now=now,
     )
     return appointment
 
@@ -318,7 +332,7 @@ def get_appointment(session: Session, *, actor: Actor, appointment_id: int) -> A
 
 
 def end_appointment(
-    session: Session, *, actor: Actor, appointment_id: int, valid_to: date
+    session: Session, *, actor: Actor, appointment_id: int, valid_to: date, now: datetime
 ) -> AgentAppointment:
     """The supplier ends an appointment on ``valid_to`` (the last day the agent may act)."""
     row = get_appointment(session, actor=actor, appointment_id=appointment_id)
@@ -337,6 +351,7 @@ def end_appointment(
         object_type="appointment",
         object_id=str(row.id),
         changes={"valid_to": [old.isoformat() if old else None, valid_to.isoformat()]},
+        now=now,
     )
     return row
 

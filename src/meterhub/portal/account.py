@@ -107,7 +107,9 @@ def logout(
     check_csrf(session, csrf_token)
     user = user_by_username(db, session.username) if session.username else None
     if user is not None:
-        login.log_out(db, user=user, address=client_address(request))
+        login.log_out(
+            db, user=user, address=client_address(request), now=request.app.state.portal_clock()
+        )
     response = RedirectResponse(LOGIN_PATH, status_code=303, headers=SECURITY_HEADERS)
     cookie_codec(request).clear(response)
     return response

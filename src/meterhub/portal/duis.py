@@ -502,5 +502,5 @@ def callback_clear(
 ) -> Response:
     """Remove the URL: from now on responses and alerts are only polled."""
     check_csrf(session, csrf_token)
-    cleared = callbacks.clear_callback(db, actor=me.actor)
+    cleared = callbacks.clear_callback(db, actor=me.actor, now=utcnow())
     return redirect(request, f"{CALLBACK_PATH}?done={'cleared' if cleared else 'unchanged'}")

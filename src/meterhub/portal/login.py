@@ -55,11 +55,12 @@ def authenticate(
         object_type="user",
         object_id=user.username,
         changes={"address": address},
+        now=now,
     )
     return user
 
 
-def log_out(session: Session, *, user: User, address: str | None) -> None:
+def log_out(session: Session, *, user: User, address: str | None, now: datetime) -> None:
     """Write the logout to the audit log; the caller drops the session cookie."""
     record(
         session,
@@ -68,4 +69,5 @@ def log_out(session: Session, *, user: User, address: str | None) -> None:
         object_type="user",
         object_id=user.username,
         changes={"address": address},
+        now=now,
     )

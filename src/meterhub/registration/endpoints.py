@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from meterhub.api.deps import CurrentActor, DbSession
 from meterhub.errors import NotFound
-from meterhub.kit.clock import today
+from meterhub.kit.clock import today, utcnow
 from meterhub.registration import service
 from meterhub.registration.models import Registration
 from meterhub.registration.schemas import (
@@ -49,6 +49,7 @@ def create_registration(
         shipper=body.shipper,
         effective_from=body.effective_from,
         effective_to=body.effective_to,
+        now=utcnow(),
     )
     return registration_out(row)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import (
@@ -67,6 +67,7 @@ def register(
     effective_from: date,
     effective_to: date | None = None,
     shipper: str | None = None,
+    now: datetime,
 ) -> Registration:
     """Record that ``supplier`` holds ``mpxn`` from ``effective_from`` (registration data comes
     from the industry's registration services, so only the hub operator loads it)."""
@@ -126,6 +127,7 @@ def register(
             "effective_to": effective_to.isoformat() if effective_to else None,
             "closed_previous": closed.id if closed else None,
         },
+        now=now,
     )
     return row
 

@@ -21,9 +21,8 @@ from meterhub.app import create_app
 from meterhub.cli import duis
 from meterhub.cli.main import app
 from meterhub.config import Settings
-from meterhub.gateway.service import _seeded
 from meterhub.inventory.models import Device
-from meterhub.network.model import NetworkModel
+from meterhub.network.model import NetworkModel, request_rng
 from tests.factories import (
     Login,
     make_api_login,
@@ -188,7 +187,9 @@ def first_counter(
     within 8 s (the hub plans each answer from the seed and the RequestID alone)."""
     model = NetworkModel.default()
     for counter in range(after + 1, after + 5000):
-        outcome = model.deliver(device, "4.1.1", _seeded(seed, world.request_id(counter, device)))
+        outcome = model.deliver(
+            device, "4.1.1", request_rng(seed, world.request_id(counter, device))
+        )
         if outcome.response_code == code and outcome.rtt_ms < 8000:
             return counter, outcome.rtt_ms
     raise AssertionError(f"no counter gets {code}")

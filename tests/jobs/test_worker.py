@@ -30,15 +30,9 @@ from meterhub.jobs.worker import run_once, sweep
 from meterhub.kit.clock import as_utc, utcnow
 from meterhub.network.model import NetworkModel, NetworkProfile
 from tests.conftest import ON_POSTGRES
-from tests.factories import (
-    Login,
-    make_api_login,
-    make_device,
-    make_mpan_for,
-    make_party,
-    make_registration,
-)
+from tests.factories import Login, make_api_login
 from tests.gateway.duis_factories import duis_id, read_registers
+from tests.worlds import make_supplied_meter, make_world
 
 XML = {"Content-Type": "application/xml"}
 #: Later than any answer the device network can owe a read (its timeout is 60 s).
@@ -75,14 +69,13 @@ class Estate:
 
 @pytest.fixture
 def estate(session: Session) -> Estate:
-    dno = make_party(session, roles=("ED",))
-    supplier_a = make_party(session, roles=("IS",))
-    supplier_b = make_party(session, roles=("IS",))
+    world = make_world(session, suppliers=2)
+    supplier_a, supplier_b = world.suppliers
     senders = []
     for n, party in enumerate((supplier_a, supplier_a, supplier_b)):
-        mpxn = make_mpan_for(9100 + n)
-        make_registration(session, mpxn=mpxn, supplier=party, network=dno)
-        esme = make_device(session, mpxn=mpxn)
+        esme = make_supplied_meter(
+            session, supplier=party, network=world.network, mpan_number=9100 + n
+        )
         senders.append(Sender(make_api_login(session, party=party), esme.device_id))
     session.commit()
     return Estate(*senders)

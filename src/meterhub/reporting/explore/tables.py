@@ -81,11 +81,11 @@ def _mean(total: int | None, count: int | None) -> float | None:
     return (total or 0) / count if count else None
 
 
-def lowest(a: int | None, b: int | None) -> int | None:
+def _lowest(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def highest(a: int | None, b: int | None) -> int | None:
+def _highest(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else max(a, b)
 
 
@@ -110,10 +110,18 @@ class Tally:
         self.rtt_sum += int(r["rtt_sum"] or 0)
         self.cat1 += int(r["cat1"] or 0)
         self.cat2 += int(r["cat2"] or 0)
-        self.rtt_min = lowest(self.rtt_min, r["rtt_min"])
-        self.rtt_max = highest(self.rtt_max, r["rtt_max"])
+        self.rtt_min = _lowest(self.rtt_min, r["rtt_min"])
+        self.rtt_max = _highest(self.rtt_max, r["rtt_max"])
         if r["requests"]:
             self.parties.add(r["party"])
+
+    def absorb(self, other: Tally) -> None:
+        """Add another group's sums to these (the industry is the sum of every party's)."""
+        for key in ("requests", "successes", "rtt_count", "rtt_sum", "cat1", "cat2"):
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+        self.rtt_min = _lowest(self.rtt_min, other.rtt_min)
+        self.rtt_max = _highest(self.rtt_max, other.rtt_max)
+        self.parties |= other.parties
 
     def measures(self) -> dict[str, Any]:
         return {
@@ -143,6 +151,8 @@ def summary_table(
     industry_hist: Sequence[int],
     peers: Mapping[str, Tally],
 ) -> Table:
+    """The caller's totals, the industry's when ``industry`` is given (the view decides), and
+    each peer's under its label: volumes and rates only."""
     rows = [{"series": OWN, "party": party, **own.measures(), **_quantiles(own_hist, own)}]
     if industry is not None:
         rows.append(
@@ -183,6 +193,10 @@ def grouped_table(
     extra: tuple[Column, ...] = (),
     own_values_only: bool = False,
 ) -> Table:
+    """One row per value of ``key`` for the caller and, where ``industry_allowed`` says so
+    for the parties contributing to that value, for the industry. A value only peers have is
+    left out when no industry row could be shown for it, and always with ``own_values_only``
+    (a breakdown does not even name a value only peers have)."""
     own: dict[Any, Tally] = defaultdict(Tally)
     everyone: dict[Any, Tally] = defaultdict(Tally)
     for r in rows:
@@ -228,6 +242,7 @@ def _cats(t: Tally, extra: tuple[Column, ...]) -> dict[str, Any]:
 
 
 def rtt_table(party: str, own: Sequence[int], industry: Sequence[int] | None) -> Table:
+    """The histogram of successful responses' RTT, over the buckets either series uses."""
     used = [b for b in range(RTT_BUCKETS) if own[b] or (industry and industry[b])]
     own_total, industry_total = sum(own), sum(industry or ())
     rows: list[dict[str, Any]] = []
@@ -270,6 +285,7 @@ def rtt_table(party: str, own: Sequence[int], industry: Sequence[int] | None) ->
 
 
 def failures_table(rows: list[dict[str, Any]]) -> Table:
+    """The caller's own failures by response code and root cause, most frequent first."""
     failures = [
         (r["response_code"], r["failure_reason"], int(r["requests"]) - int(r["successes"]))
         for r in rows
@@ -302,6 +318,8 @@ def league_table(
     labeller: PeerLabeller,
     min_cohort: int,
 ) -> Table:
+    """Per business process the caller took part in, every party's success rate; positions
+    and peers only when at least ``min_cohort`` parties sent requests for it."""
     by_process: dict[str, dict[str, Tally]] = defaultdict(lambda: defaultdict(Tally))
     for r in rows:
         by_process[r["process"]][r["party"]].add(r)
@@ -361,6 +379,8 @@ def alerts_table(
     min_cohort: int,
     industry_allowed: Any,
 ) -> Table:
+    """Alerts delivered to the caller per alert code, against the 60 s target; the industry
+    where allowed, and labelled peers when the code's cohort is big enough."""
     by_code: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_code[r["alert_code"]].append(r)

@@ -38,9 +38,7 @@ from meterhub.reporting.explore.tables import (
     alerts_table,
     failures_table,
     grouped_table,
-    highest,
     league_table,
-    lowest,
     rtt_table,
     summary_table,
 )
@@ -234,11 +232,7 @@ def explore(
                 own_hist = counts
         industry = Tally()
         for t in totals.values():
-            for key in ("requests", "successes", "rtt_count", "rtt_sum", "cat1", "cat2"):
-                setattr(industry, key, getattr(industry, key) + getattr(t, key))
-            industry.rtt_min = lowest(industry.rtt_min, t.rtt_min)
-            industry.rtt_max = highest(industry.rtt_max, t.rtt_max)
-            industry.parties |= t.parties
+            industry.absorb(t)
         show_industry = industry_allowed({p for p, t in totals.items() if t.requests})
         tables["summary"] = summary_table(
             party=party,

@@ -55,6 +55,8 @@ def make_world(
     network operator (ED), the DCC (OPERATOR, code ``DCC``) if ``dcc``, and a supplier agent
     (RSA; ``agent`` may name its code) that the first supplier appoints from
     ``appointed_from`` if given. Nothing is committed: the caller adds its meters and users."""
+    if isinstance(suppliers, str):
+        raise TypeError("suppliers is a count or a sequence of codes, not one code")
     dcc_party = make_party(session, code="DCC", roles=("OPERATOR",)) if dcc else None
     codes: Sequence[str | None] = [None] * suppliers if isinstance(suppliers, int) else suppliers
     made = tuple(

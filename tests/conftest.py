@@ -26,6 +26,7 @@ from meterhub.app import create_app
 from meterhub.config import Settings, get_settings
 from meterhub.db.session import get_engine, get_sessionmaker
 from meterhub.migrations.run import upgrade
+from tests.factories import restart_numbering
 
 TEST_URL = os.environ.get("METERHUB_TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_URL.startswith("postgresql")
@@ -52,6 +53,15 @@ def _release_connections(url: str) -> None:
     if checkedout is not None and checkedout():
         gc.collect()
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def numbered_from_one() -> Iterator[None]:
+    """Factory numbering starts at 1 for each test, and for any module fixture built after it,
+    so no test's data depends on the order tests run in."""
+    restart_numbering()
+    yield
+    restart_numbering()
 
 
 @pytest.fixture(scope="session")

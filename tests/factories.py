@@ -21,6 +21,16 @@ from meterhub.registration.models import Registration
 SYSTEM = Actor.system("test")
 _seq = itertools.count(1)
 
+
+def restart_numbering() -> None:
+    """Number parties, users and devices from 1 again (``tests/conftest.py`` does it around
+    every test). Each test has a database of its own, so its party codes, DUIS user IDs and
+    device IDs, and with them the RequestIDs whose answers the simulated network draws, are
+    then the same whichever tests ran before it."""
+    global _seq
+    _seq = itertools.count(1)
+
+
 KIND_FOR_ROLE = {
     "IS": "supplier",
     "ES": "supplier",

@@ -17,11 +17,9 @@ from meterhub.kit.clock import utcnow
 from tests.factories import (
     Login,
     make_api_login,
-    make_appointment,
-    make_device,
     make_mpan_for,
-    make_party,
 )
+from tests.worlds import make_held_hub, make_world
 
 
 def _new_entries(session: Session, after: int) -> list[AuditEntry]:
@@ -39,19 +37,23 @@ def _last_id(session: Session) -> int:
 
 class World:
     def __init__(self, session: Session) -> None:
-        dcc = make_party(session, code="DCC", roles=("OPERATOR",))
-        self.supplier = make_party(session, code="SUPP", roles=("IS",))
-        self.agent = make_party(session, code="AGNT", roles=("RSA",))
-        make_party(session, code="DNO", roles=("ED",))
-        make_party(session, code="TAKER", roles=("IS",))
-        self.op: Login = make_api_login(session, party=dcc, username="ops@dcc")
+        parties = make_world(
+            session,
+            suppliers=("SUPP", "TAKER"),
+            network="DNO",
+            dcc=True,
+            agent="AGNT",
+            appointed_from=date(2020, 1, 1),
+            appointed_to=date(2025, 12, 31),
+        )
+        assert parties.dcc is not None and parties.agent is not None
+        assert parties.appointment is not None
+        self.supplier = parties.suppliers[0]
+        self.agent = parties.agent
+        self.op: Login = make_api_login(session, party=parties.dcc, username="ops@dcc")
         self.sup: Login = make_api_login(session, party=self.supplier, username="ann@supp")
-        self.appointment = make_appointment(
-            session, supplier=self.supplier, agent=self.agent, valid_to=date(2025, 12, 31)
-        )
-        self.hub = make_device(
-            session, device_type="CHF", smets_version="CHTS", owner=self.supplier, status="Pending"
-        )
+        self.appointment = parties.appointment
+        self.hub = make_held_hub(session, owner=self.supplier)
         session.commit()
 
 

@@ -21,19 +21,15 @@ from meterhub.app import create_app
 from meterhub.cli import duis
 from meterhub.cli.main import app
 from meterhub.config import Settings
-from meterhub.gateway.service import _seeded
 from meterhub.inventory.models import Device
-from meterhub.network.model import NetworkModel
+from meterhub.network.model import NetworkModel, request_rng
 from tests.factories import (
     Login,
     make_api_login,
-    make_device,
-    make_mpan_for,
-    make_party,
-    make_registration,
 )
 from tests.gateway.duis_factories import duis_id, read_registers
 from tests.gateway.test_durability import HubProcess, free_port
+from tests.worlds import make_supplied_meter, make_world
 
 runner = CliRunner()
 
@@ -71,16 +67,21 @@ class World:
 
 @pytest.fixture
 def world(session: Session) -> World:
-    dno = make_party(session, roles=("ED",))
-    supplier = make_party(session, roles=("IS",))
-    other = make_party(session, roles=("IS",))
-    devices = []
-    for n, (party, smets) in enumerate(
-        ((supplier, "SMETS2"), (supplier, "SMETS1"), (other, "SMETS2"))
-    ):
-        mpxn = make_mpan_for(8800 + n)
-        make_registration(session, mpxn=mpxn, supplier=party, network=dno)
-        devices.append(make_device(session, mpxn=mpxn, csp_region="Central4G", smets_version=smets))
+    parties = make_world(session, suppliers=2)
+    supplier, other = parties.suppliers
+    devices = [
+        make_supplied_meter(
+            session,
+            supplier=party,
+            network=parties.network,
+            mpan_number=8800 + n,
+            csp_region="Central4G",
+            smets_version=smets,
+        )
+        for n, (party, smets) in enumerate(
+            ((supplier, "SMETS2"), (supplier, "SMETS1"), (other, "SMETS2"))
+        )
+    ]
     world = World(
         supplier=make_api_login(session, party=supplier),
         other=make_api_login(session, party=other),
@@ -188,7 +189,9 @@ def first_counter(
     within 8 s (the hub plans each answer from the seed and the RequestID alone)."""
     model = NetworkModel.default()
     for counter in range(after + 1, after + 5000):
-        outcome = model.deliver(device, "4.1.1", _seeded(seed, world.request_id(counter, device)))
+        outcome = model.deliver(
+            device, "4.1.1", request_rng(seed, world.request_id(counter, device))
+        )
         if outcome.response_code == code and outcome.rtt_ms < 8000:
             return counter, outcome.rtt_ms
     raise AssertionError(f"no counter gets {code}")

@@ -8,14 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from meterhub.parties.models import Party
-from tests.factories import (
-    Login,
-    make_device,
-    make_login,
-    make_mpan_for,
-    make_party,
-    make_registration,
-)
+from tests.factories import Login, make_login
+from tests.worlds import make_held_hub, make_supplied_meter, make_world
 
 SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
 DCC_TARGET = "90-B3-D5-1F-30-00-00-02"
@@ -101,29 +95,24 @@ class Estate:
 
 
 def build_estate(session: Session) -> Estate:
-    dcc = make_party(session, code="DCC", roles=("OPERATOR",), kind="operator")
-    supplier = make_party(session, roles=("IS",))
-    other = make_party(session, roles=("IS",))
-    dno = make_party(session, roles=("ED",))
-    agent = make_party(session, roles=("RSA",))
-    mp, other_mp = make_mpan_for(next(_n) + 500), make_mpan_for(next(_n) + 500)
-    make_registration(session, mpxn=mp, supplier=supplier, network=dno)
-    make_registration(session, mpxn=other_mp, supplier=other, network=dno)
-    esme = make_device(session, mpxn=mp)
-    other_esme = make_device(session, mpxn=other_mp)
-    hub = make_device(
-        session, device_type="CHF", owner=supplier, status="Pending", smets_version="CHTS"
+    world = make_world(session, suppliers=2, dcc=True, agent=True)
+    supplier, other = world.suppliers
+    assert world.dcc is not None and world.agent is not None
+    esme, other_esme = (
+        make_supplied_meter(session, supplier=party, network=world.network, mpan_number=n)
+        for party, n in ((supplier, next(_n) + 500), (other, next(_n) + 500))
     )
+    hub = make_held_hub(session, owner=supplier)
     estate = Estate(
-        dcc=dcc,
+        dcc=world.dcc,
         supplier=supplier,
         other_supplier=other,
-        dno=dno,
-        agent=agent,
+        dno=world.network,
+        agent=world.agent,
         supplier_login=make_login(session, party=supplier),
         other_login=make_login(session, party=other),
-        dno_login=make_login(session, party=dno),
-        agent_login=make_login(session, party=agent),
+        dno_login=make_login(session, party=world.network),
+        agent_login=make_login(session, party=world.agent),
         esme_id=esme.device_id,
         other_esme_id=other_esme.device_id,
         hub_id=hub.device_id,

@@ -45,9 +45,8 @@ from sqlalchemy.orm import Session
 from meterhub.config import Settings
 from meterhub.db.session import session_scope
 from meterhub.gateway.models import OutboundMessage, ServiceRequest
-from meterhub.gateway.service import _seeded
 from meterhub.inventory.models import Device
-from meterhub.network.model import NetworkModel
+from meterhub.network.model import NetworkModel, request_rng
 from tests.factories import (
     Login,
     make_api_login,
@@ -235,7 +234,7 @@ def plan_for(login: Login, devices: list[Device], count: int) -> list[Planned]:
         counter += 1
         for device in (smets1, smets2):
             request_id = f"{originator}:{device.device_id}:{counter}"
-            outcome = model.deliver(device, "4.1.1", _seeded(NETWORK_SEED, request_id))
+            outcome = model.deliver(device, "4.1.1", request_rng(NETWORK_SEED, request_id))
             if outcome.rtt_ms > RTT_CAP_MS or (device is smets1) != bool(outcome.alerts):
                 continue
             if len(plan) < count or outcome.alerts:

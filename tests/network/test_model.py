@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import os
 import random
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -160,14 +164,44 @@ class TestDeliverMany:
 
 class TestDeviceFactors:
     def test_named_bad_model_is_slower(self) -> None:
+        """Answers from a model named 2.5 times slower arrive about 2.5 times later, request
+        for request, over the seeds the gateway draws from (one ``random.Random`` each)."""
         model = NetworkModel(NetworkProfile.from_mapping({"model_rtt_factor": {"SLOWCO-9": 2.5}}))
-        assert model.model_rtt_factor("SLOWCO-9") == 2.5
-        assert model.model_rtt_factor("ACME-1") < 2.5
+        typical, slow = FakeDevice(model="ACME-1"), FakeDevice(model="SLOWCO-9")
+        pairs = [
+            (
+                model.deliver(typical, "4.1.1", random.Random(n)),
+                model.deliver(slow, "4.1.1", random.Random(n)),
+            )
+            for n in range(2000)
+        ]
+        answered = [(a.rtt_ms, b.rtt_ms) for a, b in pairs if a.succeeded and b.succeeded]
+        assert len(answered) > 1800
+        typical_rtt = np.array([a for a, _ in answered])
+        slow_rtt = np.array([b for _, b in answered])
+        assert (slow_rtt > typical_rtt).all()
+        assert 2.0 < np.median(slow_rtt) / np.median(typical_rtt) < 3.0
+        assert np.percentile(slow_rtt, 95) > 2.0 * np.percentile(typical_rtt, 95)
 
-    def test_unnamed_factors_are_stable_across_instances(self) -> None:
-        assert NetworkModel().failure_factor("X", "1.2") == NetworkModel().failure_factor(
-            "X", "1.2"
+    def test_unnamed_factors_are_the_same_in_every_process(self) -> None:
+        """The lake simulator's processes and the live hub must agree on how an unnamed model
+        and firmware behave: a factor drawn from Python's per-process hash would not."""
+        pairs = [("X", "1.2"), ("Y", "1.2"), ("X", "9.9")]
+        here = [NetworkModel().failure_factor(m, f) for m, f in pairs]
+        script = (
+            "from meterhub.network.model import NetworkModel; "
+            f"print([NetworkModel().failure_factor(m, f) for m, f in {pairs!r}])"
         )
+        for hash_seed in ("1", "2"):
+            there = subprocess.run(
+                [sys.executable, "-c", script],
+                env={**os.environ, "PYTHONHASHSEED": hash_seed},
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            assert ast.literal_eval(there) == here
+        assert len(set(here)) == 3, "different models and firmware should differ"
 
 
 class TestNetworkProfile:

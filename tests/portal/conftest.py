@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -11,16 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from meterhub.inventory.models import Device
-from meterhub.kit.clock import utcnow
 from meterhub.parties.models import Party
-from tests.factories import (
-    Login,
-    make_device,
-    make_login,
-    make_mpan_for,
-    make_party,
-    make_registration,
-)
+from tests.factories import Login, make_login
+from tests.worlds import make_held_hub, make_supplied_meter, make_world
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -66,42 +60,44 @@ class TwoSuppliers:
 
 @pytest.fixture
 def world(session: Session) -> TwoSuppliers:
-    from datetime import date
-
-    from meterhub.audit.service import Actor
-    from meterhub.parties import service as parties
-
-    a = make_party(session, roles=("IS",), name="Alpha Energy")
-    b = make_party(session, roles=("IS",), name="Bravo Power")
-    agent = make_party(session, roles=("RSA",), name="Charlie Metering")
-    dno = make_party(session, roles=("ED",))
-    parties.appoint_agent(
+    parties = make_world(
         session,
-        actor=Actor.system("test"),
-        supplier_code=a.code,
-        agent_code=agent.code,
-        valid_from=date(2024, 1, 1),
-        now=utcnow(),
+        suppliers=2,
+        supplier_names=("Alpha Energy", "Bravo Power"),
+        agent=True,
+        agent_name="Charlie Metering",
+        appointed_from=date(2024, 1, 1),
     )
+    a, b = parties.suppliers
+    assert parties.agent is not None
+    agent = parties.agent
     devices_a: list[Device] = []
     devices_b: list[Device] = []
     for i in range(6):
-        mp_a, mp_b = make_mpan_for(100 + i), make_mpan_for(200 + i)
-        make_registration(session, mpxn=mp_a, supplier=a, network=dno)
-        make_registration(session, mpxn=mp_b, supplier=b, network=dno)
         devices_a.append(
-            make_device(
+            make_supplied_meter(
                 session,
-                mpxn=mp_a,
+                supplier=a,
+                network=parties.network,
+                mpan_number=100 + i,
                 model="ACME-1" if i % 2 else "ACME-2",
                 firmware_version="1.0.0" if i < 3 else "2.0.0",
                 status="Commissioned" if i < 4 else "Suspended",
                 csp_region="North" if i < 5 else "South",
             )
         )
-        devices_b.append(make_device(session, mpxn=mp_b, model="BRAVO-X", manufacturer="Bravo"))
-    devices_a.append(make_device(session, device_type="CHF", owner=a, status="Pending"))
-    devices_b.append(make_device(session, device_type="CHF", owner=b, status="Pending"))
+        devices_b.append(
+            make_supplied_meter(
+                session,
+                supplier=b,
+                network=parties.network,
+                mpan_number=200 + i,
+                model="BRAVO-X",
+                manufacturer="Bravo",
+            )
+        )
+    devices_a.append(make_held_hub(session, owner=a))
+    devices_b.append(make_held_hub(session, owner=b))
     login_a = make_login(session, party=a)
     login_b = make_login(session, party=b)
     session.commit()

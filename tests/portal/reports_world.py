@@ -21,6 +21,7 @@ from tests.reporting.explore_lake import (
     build_explore_lake,
     device_ids_of,
 )
+from tests.worlds import make_world
 
 SECRET = "report-page-test-secret"
 
@@ -98,10 +99,10 @@ class ReportParties:
 
 
 def make_report_parties(session: Session, *, portal: bool = True) -> ReportParties:
-    parties = {code: make_party(session, code=code, roles=("IS",)) for code in SUPPLIERS}
+    world = make_world(session, suppliers=SUPPLIERS, network=NETWORK)
+    parties = {p.code: p for p in world.suppliers}
     for code in GAS_SUPPLIERS:
         make_party(session, code=code, roles=("GS",))
-    make_party(session, code=NETWORK, roles=("ED",))
     login_1 = make_login(session, party=parties["ESUP1"]) if portal else None
     login_2 = make_login(session, party=parties["ESUP2"]) if portal else None
     api_1 = make_api_login(session, party=parties["ESUP1"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -156,10 +157,10 @@ class TestFastPath:
         engine.close()
 
     def test_a_query_bigger_than_the_memory_limit_spills_and_close_removes_the_spill(
-        self,
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
         engine = DuckDBEngine(memory_limit="64MB", threads=1)
-        spill = Path(engine._spill)
         engine.con.raw_sql(
             "CREATE VIEW big AS SELECT i, repeat('x', 40) AS pad FROM range(3000000) t(i)"
         )
@@ -169,9 +170,10 @@ class TestFastPath:
         assert next(engine.tables([counted])).to_pylist() == [
             {"groups": 3_000_000, "rows": 3_000_000}
         ]
-        assert spill.is_dir()
+        spilled = [p for p in tmp_path.iterdir() if p.name.startswith("meterhub-duckdb-")]
+        assert len(spilled) == 1 and spilled[0].is_dir()
         engine.close()
-        assert not spill.exists()
+        assert list(tmp_path.iterdir()) == []
 
 
 _TEXT = st.one_of(st.none(), st.text(max_size=4))

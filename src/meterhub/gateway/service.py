@@ -20,8 +20,6 @@ released when due by ``release_due``.
 
 from __future__ import annotations
 
-import hashlib
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -42,6 +40,7 @@ from meterhub.gateway.models import Callback, OutboundMessage, RequestCounter, S
 from meterhub.gateway.xml import DuisRequest
 from meterhub.inventory.service import DeviceAttributes, device_attributes, device_by_id
 from meterhub.kit.ids import fuel_of
+from meterhub.network.model import request_rng
 from meterhub.parties.service import ApiUser, UserInRole, first_active_user, lock_users
 from meterhub.registration.service import registered_parties_on
 
@@ -179,11 +178,6 @@ def _check_status(srv: Srv, device: Any) -> None:
         )
 
 
-def _seeded(seed: int, request_id: str) -> random.Random:
-    digest = hashlib.sha256(f"{seed}:{request_id}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
-
-
 def submit(
     session: Session,
     *,
@@ -297,7 +291,7 @@ def submit(
         )
     else:
         device = devices[0]
-        outcome = network.deliver(device, srv.srv, _seeded(seed, request.request_id))
+        outcome = network.deliver(device, srv.srv, request_rng(seed, request.request_id))
         row.state = "queued"
         row.due_at = now + timedelta(milliseconds=int(outcome.rtt_ms))
         row.planned = outcome.as_dict()

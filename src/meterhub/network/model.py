@@ -51,6 +51,7 @@ the same outcomes. Codes are plain strings ("I0", "N13", "AD1", "0x8F35").
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -303,6 +304,14 @@ class Deliveries:
 
     outcome: npt.NDArray[np.int8]
     rtt_ms: npt.NDArray[np.float64]
+
+
+def request_rng(seed: int, request_id: str) -> random.Random:
+    """The draws behind one service request's answer, fixed by the network's seed and the
+    RequestID alone: a restarted hub plans the same answer again, and a test can pick a
+    RequestID for the outcome it needs."""
+    digest = hashlib.sha256(f"{seed}:{request_id}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
 
 
 def _stable_unit(name: str) -> float:

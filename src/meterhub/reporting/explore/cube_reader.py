@@ -1,0 +1,286 @@
+"""The report cube as the interactive reports read it: its Parquet files loaded into a private
+DuckDB database per process (with smaller rollups beside the request tables), shared by every
+request thread and reloaded when the cube's files change.
+
+One reader per configured cube directory is kept for the life of the process
+(:func:`reader_for`); a view takes one :class:`CubeSnapshot` and reads only that, so a reload
+in the middle of a page cannot mix two builds of the cube.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+import duckdb
+
+from meterhub.config import Settings
+from meterhub.reporting.cube import (
+    ALERTS,
+    HISTOGRAM_COLUMNS,
+    REQUESTS,
+    cube_days,
+    cube_file,
+    default_cube_dir,
+)
+
+_DIMS = "party, role, process, srv, device_type, model, firmware_version, smets_version, csp_region"
+
+
+#: Smaller copies of the request tables without some dimensions (SRV; SRV, model and
+#: firmware): a view that neither filters nor breaks down by those reads the smallest that has
+#: every dimension it uses. Built when the cube is loaded.
+ROLLUPS: Final[dict[str, frozenset[str]]] = {
+    "by_device": frozenset(_DIMS.split(", ")) - {"srv"},
+    "by_type": frozenset(_DIMS.split(", ")) - {"srv", "model", "firmware_version"},
+}
+
+
+def table_for(base: str, used: set[str]) -> str:
+    """The smallest of ``base`` and its rollups holding every dimension in ``used``."""
+    for name in ("by_type", "by_device"):
+        if used <= ROLLUPS[name] | {"response_code", "failure_reason"}:
+            return f"{base}_{name}"
+    return base
+
+
+def _load_sql(requests: list[str], alerts: list[str]) -> list[str]:
+    """Statements loading the cube files into the reader's tables, sorted by role and day so
+    DuckDB's zone maps skip other roles and days."""
+
+    def read(files: list[str]) -> str:
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        return f"read_parquet([{listed}], hive_partitioning = true, hive_types = {{'day': DATE}})"
+
+    hist = ", ".join(HISTOGRAM_COLUMNS)
+    out = []
+    if requests:
+        out += [
+            f"""CREATE TABLE req AS SELECT day, {_DIMS}, response_code, failure_reason,
+                requests, successes, cat1, cat2, rtt_count, rtt_sum, rtt_min, rtt_max
+            FROM {read(requests)} ORDER BY role, day""",
+            f"""CREATE TABLE ok AS SELECT day, {_DIMS}, rtt_count, rtt_sum, rtt_min, rtt_max,
+                {hist}
+            FROM {read(requests)} WHERE response_code = 'I0' ORDER BY role, day""",
+            """CREATE TABLE own_options AS SELECT DISTINCT party, role, model, firmware_version,
+                response_code, failure_reason FROM req""",
+        ]
+        for name, kept in ROLLUPS.items():
+            dims = ", ".join(d for d in _DIMS.split(", ") if d in kept)
+            out += [
+                f"""CREATE TABLE req_{name} AS SELECT day, {dims}, response_code, failure_reason,
+                    sum(requests) AS requests, sum(successes) AS successes,
+                    sum(cat1) AS cat1, sum(cat2) AS cat2, sum(rtt_count) AS rtt_count,
+                    sum(rtt_sum) AS rtt_sum, min(rtt_min) AS rtt_min, max(rtt_max) AS rtt_max
+                FROM req GROUP BY ALL ORDER BY role, day""",
+                f"""CREATE TABLE ok_{name} AS SELECT day, {dims},
+                    sum(rtt_count) AS rtt_count, sum(rtt_sum) AS rtt_sum,
+                    min(rtt_min) AS rtt_min, max(rtt_max) AS rtt_max,
+                    {", ".join(f"sum({h}) AS {h}" for h in HISTOGRAM_COLUMNS)}
+                FROM ok GROUP BY ALL ORDER BY role, day""",
+            ]
+    if alerts:
+        out.append(f"CREATE TABLE alerts AS SELECT * FROM {read(alerts)} ORDER BY role, day")
+        out.append(
+            f"""CREATE TABLE alerts_by_type AS SELECT day, party, role, alert_code, device_type,
+                smets_version, csp_region, sum(alerts) AS alerts,
+                sum(within_target) AS within_target, sum(delivery_count) AS delivery_count,
+                sum(delivery_sum) AS delivery_sum, min(delivery_min) AS delivery_min,
+                max(delivery_max) AS delivery_max,
+                {", ".join(f"sum({h}) AS {h}" for h in HISTOGRAM_COLUMNS)}
+            FROM alerts GROUP BY ALL ORDER BY role, day"""
+        )
+    sources = [
+        f"SELECT DISTINCT day, party, role FROM {t}"
+        for t, f in (("req", requests), ("alerts", alerts))
+        if f
+    ]
+    if sources:
+        out.append(f"CREATE TABLE pop AS {' UNION '.join(sources)}")
+    return out
+
+
+@dataclass
+class CubeSnapshot:
+    """One load of the cube: a DuckDB database file holding its tables. A view reads one
+    snapshot from start to end, so a reload in the middle cannot mix two builds."""
+
+    files: tuple[tuple[str, str, int, int], ...]
+    db: duckdb.DuckDBPyConnection | None
+    tables: frozenset[str]
+    days: list[date]
+    path: Path | None
+
+    def has(self, table: str) -> bool:
+        return table in self.tables
+
+    def available(self) -> tuple[date, date] | None:
+        return (self.days[0], self.days[-1]) if self.days else None
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        if self.db is None:
+            return []
+        cur = self.db.cursor()
+        try:
+            result = cur.execute(sql, list(params))
+            names = [d[0] for d in result.description or ()]
+            return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+_EMPTY = CubeSnapshot((), None, frozenset(), [], None)
+
+
+class CubeReader:
+    """The cube's Parquet files loaded into a DuckDB database (a file in a private temporary
+    directory, so DuckDB compresses the mostly-zero histogram columns and keeps what does not
+    fit in memory on disk), reloaded when the cube's files change (checked at most every
+    ``refresh_seconds``). While a reload runs, other requests keep reading the previous load
+    (only the very first load is waited for). Each query runs on its own cursor, so request
+    threads share a reader.
+
+    Loading once and querying DuckDB's own storage, rather than reading Parquet per query,
+    is what keeps a filtered view within a few hundred milliseconds over a large lake."""
+
+    def __init__(
+        self, root: Path, *, threads: int | None = None, refresh_seconds: float = 2.0
+    ) -> None:
+        self.root = Path(root)
+        self.threads = threads
+        self.refresh_seconds = refresh_seconds
+        self._lock = threading.Lock()
+        self._first_load = threading.Event()
+        self._loading = False
+        self._checked = -math.inf
+        self._scratch = Path(tempfile.mkdtemp(prefix="meterhub-cube-"))
+        # Removed at exit even if nobody calls close() (the portal's shared readers).
+        weakref.finalize(self, shutil.rmtree, self._scratch, True)
+        self._snapshot = _EMPTY
+        self._retired: list[CubeSnapshot] = []
+        self._loads = 0
+
+    def close(self) -> None:
+        with self._lock:
+            for snapshot in [self._snapshot, *self._retired]:
+                snapshot.close()
+            self._retired = []
+            self._snapshot = _EMPTY
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _files(self) -> tuple[tuple[str, str, int, int], ...]:
+        found = []
+        for kind in (REQUESTS, ALERTS):
+            for d in cube_days(self.root, kind):
+                path = cube_file(self.root, kind, d)
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                found.append((kind, str(path), st.st_mtime_ns, st.st_size))
+        return tuple(found)
+
+    def _load(self, files: tuple[tuple[str, str, int, int], ...], n: int) -> CubeSnapshot:
+        path = self._scratch / f"cube-{n}.duckdb"
+        path.unlink(missing_ok=True)
+        db = duckdb.connect(str(path))
+        db.execute("SET enable_progress_bar = false")
+        if self.threads:
+            db.execute(f"SET threads = {int(self.threads)}")
+        requests = [p for kind, p, _, _ in files if kind == REQUESTS]
+        alerts = [p for kind, p, _, _ in files if kind == ALERTS]
+        for statement in _load_sql(requests, alerts):
+            db.execute(statement)
+        tables = frozenset(
+            r[0] for r in db.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        )
+        days = sorted({date.fromisoformat(Path(p).parent.name[4:]) for p in requests})
+        return CubeSnapshot(files, db, tables, days, path)
+
+    def current(self) -> CubeSnapshot:
+        """The loaded cube, reloaded first if its files changed."""
+        with self._lock:
+            fresh = time.monotonic() - self._checked < self.refresh_seconds
+            if self._loading or fresh:
+                if not (self._loading and not self._first_load.is_set()):
+                    return self._snapshot
+                wait = True
+            else:
+                wait = False
+                files = self._files()
+                self._checked = time.monotonic()
+                if files == self._snapshot.files:
+                    self._first_load.set()
+                    return self._snapshot
+                self._loading = True
+                self._loads += 1
+                n = self._loads
+        if wait:  # the very first load is under way in another thread
+            self._first_load.wait()
+            with self._lock:
+                return self._snapshot
+        try:
+            loaded = self._load(files, n)
+        except BaseException:
+            with self._lock:
+                self._loading = False
+                self._first_load.set()
+            raise
+        with self._lock:
+            # A query may still be reading the previous load: retire it, close it next time.
+            for old in self._retired:
+                old.close()
+            self._retired = [self._snapshot]
+            self._snapshot = loaded
+            self._loading = False
+            self._first_load.set()
+            return loaded
+
+    def refresh(self) -> None:
+        """Load the cube now if it changed (the first query would do it otherwise)."""
+        with self._lock:
+            self._checked = -math.inf
+        self.current()
+
+    def available(self) -> tuple[date, date] | None:
+        return self.current().available()
+
+
+_readers: dict[Path, CubeReader] = {}
+_readers_lock = threading.Lock()
+
+
+def cube_dir_of(settings: Settings) -> Path | None:
+    """The cube the portal and API read: ``METERHUB_CUBE_DIR``, else ``<lake>/cube``."""
+    if settings.cube_dir:
+        return Path(settings.cube_dir)
+    if settings.lake_dir:
+        return default_cube_dir(Path(settings.lake_dir))
+    return None
+
+
+def reader_for(settings: Settings) -> CubeReader | None:
+    """The shared reader of the configured cube (``None`` when none is configured)."""
+    root = cube_dir_of(settings)
+    if root is None:
+        return None
+    with _readers_lock:
+        reader = _readers.get(root)
+        if reader is None:
+            reader = _readers[root] = CubeReader(root)
+        return reader

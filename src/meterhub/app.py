@@ -9,11 +9,12 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 
 from meterhub import __version__
+from meterhub.api.duis import DuisFastPath
 from meterhub.api.errors import BodySizeLimit, install_error_handlers
 from meterhub.config import Settings, get_settings
 from meterhub.forecasts.endpoints import router as forecasts_router
 from meterhub.gateway.endpoints import router as gateway_router
-from meterhub.gateway.intake import DuisFastPath, Intake
+from meterhub.gateway.intake import Intake
 from meterhub.gateway.runtime import GatewayRuntime
 from meterhub.inventory.endpoints import router as inventory_router
 from meterhub.parties.endpoints import router as parties_router

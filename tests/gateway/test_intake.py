@@ -14,12 +14,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from meterhub.api.duis import DuisFastPath
 from meterhub.app import create_app
 from meterhub.config import Settings
 from meterhub.errors import MeterhubError, NotAuthenticated
 from meterhub.gateway import intake as intake_module
 from meterhub.gateway import service as gateway_service
-from meterhub.gateway.intake import DuisFastPath, Intake
+from meterhub.gateway.intake import Intake
 from meterhub.gateway.models import RequestCounter, ServiceRequest
 from meterhub.gateway.runtime import GatewayRuntime
 from meterhub.gateway.service import Submission

@@ -22,7 +22,7 @@ into DUIS's E5 (device status disallows the request).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -35,8 +35,11 @@ from meterhub.gateway.xml import DuisRequest
 from meterhub.inventory import service as inventory
 from meterhub.inventory.catalogue import DeviceStatus, StatusEvent
 from meterhub.inventory.catalogue import parse_enum as _parse_enum
-from meterhub.inventory.models import Device
 from meterhub.kit.ids import normalise_mpxn
+from meterhub.registration import service as registration
+
+if TYPE_CHECKING:
+    from meterhub.inventory.models import Device
 
 RETURN_SRVS = frozenset({"8.14.3", "8.14.4"})
 INSTALL_SRVS = frozenset({"8.14.1", "8.14.2"})
@@ -213,9 +216,7 @@ def apply(
 
 
 def _meter_point_known(session: Session, mpxn: str) -> bool:
-    from meterhub.registration.models import MeterPoint
-
-    return session.get(MeterPoint, mpxn) is not None
+    return registration.meter_point(session, mpxn=mpxn) is not None
 
 
 def _inventory_row(device: Device) -> InventoryRow:

@@ -82,7 +82,7 @@ async def submit_xml(request: Request) -> Response:
     """Send one DUIS 5.4 ``Request``; get the ``Response`` (I99 or an error code) back.
 
     The acknowledgement leaves only after the commit that stores the request. In a running app
-    ``gateway.intake.DuisFastPath`` answers this path before the framework routes it; this route
+    ``api.duis.DuisFastPath`` answers this path before the framework routes it; this route
     does the same work (``handle_duis_xml``) when the app is built without that middleware.
     """
     raw = await request.body()

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
-from meterhub.audit.models import AuditEntry
 from meterhub.audit.service import Actor, entries_for
 from meterhub.errors import InvalidInput, NotFound
 from meterhub.gateway.catalogue import load_catalogue
@@ -32,7 +31,10 @@ from meterhub.gateway.codes import MEANINGS, ResponseCode
 from meterhub.gateway.models import Callback, OutboundMessage, ServiceRequest
 from meterhub.kit.ids import normalise_eui64
 from meterhub.kit.pagination import decode_cursor, encode_cursor
-from meterhub.parties.models import User
+from meterhub.parties.service import usernames_by_id
+
+if TYPE_CHECKING:
+    from meterhub.audit.models import AuditEntry
 
 #: What happened to a request, as the portal's outcome filter names it.
 OUTCOMES: dict[str, str] = {
@@ -329,7 +331,7 @@ class RequestTimeline:
 def _username(session: Session, user_id: int | None) -> str:
     if user_id is None:
         return ""
-    return session.scalar(select(User.username).where(User.id == user_id)) or ""
+    return usernames_by_id(session, user_ids=[user_id]).get(user_id, "")
 
 
 def request_timeline(session: Session, *, actor: Actor, ref: str) -> RequestTimeline:
@@ -464,10 +466,9 @@ class AlertPage:
     next_cursor: str | None
 
 
-def _alerts(actor: Actor, flt: AlertFilter) -> Select[OutboundMessage, str, int | None]:
+def _alerts(actor: Actor, flt: AlertFilter) -> Select[OutboundMessage, int | None]:
     stmt = (
-        select(OutboundMessage, User.username, ServiceRequest.party_id)
-        .join(User, User.id == OutboundMessage.user_id)
+        select(OutboundMessage, ServiceRequest.party_id)
         .outerjoin(ServiceRequest, ServiceRequest.id == OutboundMessage.service_request_id)
         .where(OutboundMessage.kind == "alert", _party_clause(actor, OutboundMessage.party_id))
     )
@@ -498,9 +499,9 @@ def list_alerts(
         last = values[0]
         stmt = stmt.where(OutboundMessage.id > last if oldest_first else OutboundMessage.id < last)
     order = OutboundMessage.id if oldest_first else OutboundMessage.id.desc()
-    rows = [
-        _alert_row(m, u, p) for m, u, p in session.execute(stmt.order_by(order).limit(limit + 1))
-    ]
+    found = session.execute(stmt.order_by(order).limit(limit + 1)).all()
+    names = usernames_by_id(session, user_ids=[m.user_id for m, _ in found])
+    rows = [_alert_row(m, names.get(m.user_id, ""), p) for m, p in found]
     if len(rows) > limit:
         rows = rows[:limit]
         return AlertPage(items=rows, next_cursor=alert_cursor(rows[-1].message))
@@ -528,7 +529,7 @@ def get_alert(session: Session, *, actor: Actor, message_id: int) -> AlertRow:
     ).first()
     if row is None:
         raise NotFound(f"no alert {message_id}")
-    return _alert_row(row[0], row[1], row[2])
+    return _alert_row(row[0], _username(session, row[0].user_id), row[1])
 
 
 def _alert_row(message: OutboundMessage, recipient: str, request_party: int | None) -> AlertRow:

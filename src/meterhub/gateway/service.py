@@ -38,11 +38,13 @@ from meterhub.gateway.codes import DuisRejected, ResponseCode, ValidationStage
 from meterhub.gateway.entitlement import entitled
 from meterhub.gateway.models import Callback, OutboundMessage, RequestCounter, ServiceRequest
 from meterhub.gateway.xml import DuisRequest
+from meterhub.inventory.catalogue import fuel_of_device_type
 from meterhub.inventory.service import DeviceAttributes, device_attributes, device_by_id
-from meterhub.kit.ids import fuel_of
 from meterhub.network.model import request_rng
+from meterhub.parties.roles import Role
 from meterhub.parties.service import ApiUser, UserInRole, first_active_user, lock_users
-from meterhub.registration.service import registered_parties_on
+from meterhub.registration.fuels import Fuel, fuel_of_mpxn
+from meterhub.registration.service import meter_point, registered_parties_on
 
 # SRVs that may reach a device before it is commissioned (install and commission, DOMAIN.md).
 COMMISSIONING_SRVS = frozenset({"8.11", "8.1.1", "6.21", "8.7.1", "8.7.2", "6.20.1", "6.20.2"})
@@ -389,7 +391,6 @@ def _owe(
 #: as the simulated network addresses them: MP176 reports N42 within 7 days of N16 to network
 #: operators, split by the supplier whose request raised the N16.
 NETWORK_OPERATOR_ALERTS = frozenset({"N16", "N42"})
-GAS_DEVICE_TYPES = frozenset({"GSME", "GPF"})
 
 
 def network_operator_recipient(
@@ -403,10 +404,12 @@ def network_operator_recipient(
     parties = registered_parties_on(session, mpxn=device.mpxn, day=day)
     if parties is None:
         return None
-    gas = device.device_type in GAS_DEVICE_TYPES or fuel_of(device.mpxn) == "gas"
-    return first_active_user(
-        session, party_id=parties.network_operator_party_id, role="GT" if gas else "ED"
-    )
+    fuel = fuel_of_device_type(device.device_type)
+    if fuel is None:  # a hub or a display: the meter point's own fuel, as registration records it
+        point = meter_point(session, mpxn=device.mpxn)
+        fuel = Fuel(point.fuel) if point is not None else fuel_of_mpxn(device.mpxn)
+    role = Role.GAS_TRANSPORTER if fuel is Fuel.GAS else Role.ELECTRICITY_DISTRIBUTOR
+    return first_active_user(session, party_id=parties.network_operator_party_id, role=role.value)
 
 
 def release_due(session: Session, *, now: datetime, limit: int = 500) -> int:

@@ -482,6 +482,15 @@ def first_active_user(session: Session, *, party_id: int, role: str) -> UserInRo
     return UserInRole(id=row[0], party_id=party_id, role=role, duis_user_id=row[1])
 
 
+def usernames_by_id(session: Session, *, user_ids: Iterable[int]) -> dict[int, str]:
+    """The user names of these users by id, in one query (a page of alerts names the user each
+    is owed to)."""
+    ids = set(user_ids)
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).tuples())
+
+
 def lock_users(session: Session, *, user_ids: Iterable[int]) -> None:
     """Lock the users' rows until the transaction ends (``SELECT ... FOR UPDATE``), in id order,
     so two transactions locking overlapping sets of users never deadlock. Whoever hands out

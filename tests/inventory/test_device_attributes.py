@@ -7,6 +7,7 @@ import itertools
 from sqlalchemy.orm import Session
 
 from meterhub.inventory import service
+from meterhub.kit.clock import utcnow
 from tests.factories import SYSTEM, make_device, make_mpan_for, make_party, make_registration
 
 _ids = itertools.count(1)
@@ -35,6 +36,7 @@ def _device(
         status=status,
         mpxn=mpan,
         comms_hub_id=hub,
+        now=utcnow(),
     ).device_id
 
 

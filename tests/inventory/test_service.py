@@ -487,7 +487,13 @@ class TestMeterPointLink:
     def test_8_4_links_a_gas_meter_to_a_new_gas_meter_point(self, session: Session) -> None:
         meter = make_device(session, device_type="GSME")
         service.update_from_duis(
-            session, actor=SYSTEM, device=meter, field="mpxn", value=MPRN, reason="8.4"
+            session,
+            actor=SYSTEM,
+            device=meter,
+            field="mpxn",
+            value=MPRN,
+            reason="8.4",
+            now=utcnow(),
         )
         point = registration.meter_point(session, mpxn=MPRN)
         assert meter.mpxn == MPRN
@@ -498,7 +504,13 @@ class TestMeterPointLink:
         mpan = make_mpan_for(31)
         proxy = make_device(session, device_type="GPF")
         service.update_from_duis(
-            session, actor=SYSTEM, device=proxy, field="mpxn", value=mpan, reason="8.4"
+            session,
+            actor=SYSTEM,
+            device=proxy,
+            field="mpxn",
+            value=mpan,
+            reason="8.4",
+            now=utcnow(),
         )
         point = registration.meter_point(session, mpxn=mpan)
         assert point is not None and point.fuel == "gas"
@@ -509,7 +521,7 @@ class TestMeterPointLink:
         make_registration(session, mpxn=mpan, supplier=supplier, network=dno)
         hub = make_device(session, device_type="CHF")
         service.update_from_duis(
-            session, actor=SYSTEM, device=hub, field="mpxn", value=mpan, reason="8.4"
+            session, actor=SYSTEM, device=hub, field="mpxn", value=mpan, reason="8.4", now=utcnow()
         )
         point = registration.meter_point(session, mpxn=mpan)
         assert point is not None and point.fuel == "electricity"

@@ -488,7 +488,8 @@ def usernames_by_id(session: Session, *, user_ids: Iterable[int]) -> dict[int, s
     ids = set(user_ids)
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).tuples())
+    rows = session.execute(select(User.id, User.username).where(User.id.in_(ids)))
+    return {user_id: username for user_id, username in rows}
 
 
 def lock_users(session: Session, *, user_ids: Iterable[int]) -> None:

@@ -26,18 +26,6 @@ class Role(StrEnum):
     OPERATOR = "OPERATOR"
 
 
-DUIS_ROLES = frozenset(
-    {
-        Role.IMPORT_SUPPLIER,
-        Role.EXPORT_SUPPLIER,
-        Role.GAS_SUPPLIER,
-        Role.ELECTRICITY_DISTRIBUTOR,
-        Role.GAS_TRANSPORTER,
-        Role.REGISTERED_SUPPLIER_AGENT,
-        Role.OTHER_USER,
-    }
-)
-
 # The role lists every domain uses, as the codes DUIS, the lake and the reports carry.
 #: Every DUIS role, in the order the lake and the reports list them: suppliers, network
 #: operators, then agents and other users.
@@ -53,6 +41,8 @@ DUIS_ROLE_ORDER: Final[tuple[str, ...]] = tuple(
         Role.OTHER_USER,
     )
 )
+#: The same roles as a set, for "does this role send DUIS requests?"
+DUIS_ROLES: Final = frozenset(Role(code) for code in DUIS_ROLE_ORDER)
 #: The roles a supplier acts in: import and export electricity, gas.
 SUPPLIER_ROLES: Final[tuple[str, ...]] = (
     Role.IMPORT_SUPPLIER.value,

@@ -270,12 +270,18 @@ def build_senders(session: Session) -> list[Sender]:
     ]
 
 
-def send_stream(sender: Sender, hub: HubProcess, up: threading.Event) -> None:
-    """Send the plan in order; a request cut off by a crash is in doubt and not re-sent."""
+def send_stream(
+    sender: Sender, hub: HubProcess, up: threading.Event, tickets: threading.Semaphore
+) -> None:
+    """Send the plan in order; a request cut off by a crash is in doubt and not re-sent.
+
+    Each request takes a ticket first, so the test decides how far the stream has got when it
+    crashes the hub, however fast the machine is.
+    """
     headers = {**sender.login.headers, **XML}
     with httpx.Client(base_url=hub.url, timeout=30) as client:
         for item in sender.plan:
-            if not up.wait(timeout=120):
+            if not tickets.acquire(timeout=120) or not up.wait(timeout=120):
                 sender.unexpected.append("the hub never came back")
                 return
             try:
@@ -382,8 +388,13 @@ def test_kill_9_loses_nothing_acknowledged_and_repeats_nothing(
 
         up = threading.Event()
         up.set()
+        # Crash 1 comes at a random (seeded) point of the stream: the senders get that many
+        # tickets, and a few more so that some requests may be in flight when the hub dies.
+        kill_after = random.Random(KILL_SEED).randint(40, PER_SENDER)
+        tickets = threading.Semaphore(kill_after + 2 * len(senders))
         threads = [
-            threading.Thread(target=send_stream, args=(s, hub, up), daemon=True) for s in senders
+            threading.Thread(target=send_stream, args=(s, hub, up, tickets), daemon=True)
+            for s in senders
         ]
         for thread in threads:
             thread.start()
@@ -391,8 +402,6 @@ def test_kill_9_loses_nothing_acknowledged_and_repeats_nothing(
         def acked() -> int:
             return sum(len(s.acked) for s in senders)
 
-        # Crash 1: at a random (seeded) point of the stream.
-        kill_after = random.Random(KILL_SEED).randint(40, PER_SENDER)
         wait_until(f"{kill_after} acknowledgements", lambda: acked() >= kill_after, 120, hub)
         mark(f"{kill_after} acked")
         for sender in senders:
@@ -405,6 +414,7 @@ def test_kill_9_loses_nothing_acknowledged_and_repeats_nothing(
 
         # Crash 2: while a push is in flight (the receiver holds the POST open).
         inbox.trap()
+        tickets.release(10 * PER_SENDER * len(senders))
         up.set()
         assert inbox.caught(timeout=60), "no push arrived after the restart"
         mark("push caught")

@@ -150,6 +150,41 @@ class TestParseRequestSecurity:
         assert refused.response_code == "E65"
         assert peak < 2_000_000
 
+    @pytest.mark.parametrize(
+        "doctype",
+        [
+            b"<!DOCTYPE sr:Request>",
+            b"<!DOCTYPE sr:Request []>",
+            b'<!DOCTYPE sr:Request [<!ELEMENT sr:Request ANY><!ATTLIST sr:Request a CDATA "1">]>',
+            b'<!DOCTYPE sr:Request SYSTEM "http://203.0.113.9/duis.dtd">',
+            b'<!DOCTYPE sr:Request PUBLIC "-//DCC//DUIS//EN" "file:///etc/duis.dtd">',
+            b"<!DOCTYPE\n  sr:Request\n[\n]\n>",
+        ],
+    )
+    def test_a_real_dtd_is_refused_however_it_is_written(self, doctype: bytes) -> None:
+        data = FAULT_RETURN.replace(b"<sr:Request xmlns", doctype + b"\n<sr:Request xmlns")
+        refused = _refused(data)
+        assert refused.response_code == "E65"
+        assert "DTD" in refused.message
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            b"<![CDATA[<!DOCTYPE x>]]>",
+            b'<![CDATA[<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>]]>',
+            b"<![CDATA[<!ENTITY lol 'lol'>]]>",
+        ],
+    )
+    def test_doctype_text_inside_cdata_is_only_text(self, text: bytes) -> None:
+        data = FAULT_RETURN.replace(b"Fault identified prior to installation", text)
+        request = parse_request(data)
+        inner = text.removeprefix(b"<![CDATA[").removesuffix(b"]]>").decode()
+        assert request.body["CHFFaultReturnType"] == inner
+
+    def test_doctype_text_inside_a_comment_is_ignored(self) -> None:
+        data = FAULT_RETURN.replace(b"<sr:Header>", b"<sr:Header><!-- <!DOCTYPE x> -->")
+        assert parse_request(data).counter == 1000
+
     def test_deep_nesting_is_refused_within_bounded_memory(self) -> None:
         deep = b"<a>" * 100_000 + b"</a>" * 100_000
         tracemalloc.start()

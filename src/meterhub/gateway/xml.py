@@ -1,12 +1,16 @@
 """Reading DUIS service requests safely, as XML or as the gateway's JSON form.
 
 Anything a DCC user sends is hostile until proven otherwise. Before lxml sees a byte the size is
-checked and the text must be UTF-8 with no ``<!DOCTYPE``: DUIS never needs a DTD, so every
-entity trick (external entities that read local files, "billion laughs" expansion) is refused
-outright rather than defused. The parser itself also resolves no entities, loads no DTD, touches
-no network and keeps libxml2's size limits (``huge_tree=False``); elements are counted as they
-are read so a deeply nested document is abandoned at ``max_depth``, not after it is built. Every
-refusal is a :class:`DuisRejected` carrying ``E65``; nothing else escapes :func:`parse_request`.
+checked and the text must be UTF-8. DUIS never needs a DTD, so every entity trick (external
+entities that read local files, "billion laughs" expansion) is refused outright rather than
+defused: the parser reports a document type declaration (internal subset or external id) before
+the root element's start, and the request is abandoned there, before its body is read. The
+question is asked of the parser, not of the bytes, so ``<!DOCTYPE`` written as text (inside a
+CDATA section or a comment) is just text. The parser also resolves no entities, loads no DTD,
+touches no network and keeps libxml2's size limits (``huge_tree=False``); elements are counted
+as they are read so a deeply nested document is abandoned at ``max_depth``, not after it is
+built. Every refusal is a :class:`DuisRejected` carrying ``E65``; nothing else escapes
+:func:`parse_request`.
 
 What comes out is a :class:`DuisRequest`: the header (RequestID split into originator, target and
 counter), the SRV, and the body as plain dicts, enough for the request store to apply access
@@ -158,8 +162,6 @@ def _check_bytes(data: bytes, max_bytes: int) -> None:
         bytes(data).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DuisRejected(_REJECT, f"request is not valid UTF-8 at byte {exc.start}") from None
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise DuisRejected(_REJECT, "DTDs and entity declarations are refused")
 
 
 def _parse_tree(data: bytes, max_depth: int) -> etree._Element:
@@ -184,6 +186,10 @@ def _parse_tree(data: bytes, max_depth: int) -> etree._Element:
                     raise DuisRejected(_REJECT, f"request nests deeper than {max_depth} elements")
                 if root is None:
                     root = el
+                    # A DTD can only come before the root element, so the parser has read all
+                    # of it by now; entity declarations live only inside one.
+                    if _declares_dtd(el):
+                        raise DuisRejected(_REJECT, "DTDs and entity declarations are refused")
             else:
                 depth -= 1
     except etree.XMLSyntaxError as exc:
@@ -192,9 +198,18 @@ def _parse_tree(data: bytes, max_depth: int) -> etree._Element:
         raise DuisRejected(_REJECT, f"request could not be read as XML: {exc}") from None
     if root is None:  # pragma: no cover - libxml2 reports an empty document as a syntax error
         raise DuisRejected(_REJECT, "request has no root element")
-    if root.getroottree().docinfo.doctype:  # type: ignore[attr-defined]  # stubs lag lxml
-        raise DuisRejected(_REJECT, "DTDs are refused")
     return root
+
+
+def _declares_dtd(root: etree._Element) -> bool:
+    """Whether the document has a document type declaration, as libxml2 parsed it.
+
+    ``<!DOCTYPE r>``, ``<!DOCTYPE r [...]>`` and ``<!DOCTYPE r SYSTEM "...">`` all give the
+    document an internal subset node (empty or not); an external subset would only appear had a
+    DTD been loaded, which this parser never does, but it is refused too should it ever be.
+    """
+    info = root.getroottree().docinfo
+    return info.internalDTD is not None or info.externalDTD is not None
 
 
 def _child(parent: etree._Element, name: str, request_id: str | None) -> etree._Element:

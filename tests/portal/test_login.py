@@ -210,7 +210,7 @@ class TestLoginThrottlePage:
         refused = post_login(client, "ann@alpha", ann.password)
         assert refused.status_code == 429
         assert refused.headers["retry-after"] == "1"
-        assert alert_text(refused.text) == "too many attempts, try again in 1 seconds"
+        assert alert_text(refused.text) == "too many attempts, try again in 1 second"
         assert client.get("/portal/", follow_redirects=False).status_code == 303
 
     def test_window_passes_and_success_resets_the_users_count(

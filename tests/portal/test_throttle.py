@@ -48,7 +48,16 @@ class TestThrottle:
         with pytest.raises(TooManyAttempts) as refused:
             throttle.check(session, username="ann", address="10.0.0.1", policy=POLICY, now=T0)
         assert refused.value.status == 429
-        assert refused.value.message == "too many attempts, try again in 1 seconds"
+        assert refused.value.message == "too many attempts, try again in 1 second"
+
+    def test_the_wait_is_said_in_whole_seconds_with_the_right_plural(
+        self, session: Session
+    ) -> None:
+        for _ in range(4):
+            fail(session)
+        with pytest.raises(TooManyAttempts) as refused:
+            throttle.check(session, username="ann", address="10.0.0.1", policy=POLICY, now=T0)
+        assert refused.value.message == "too many attempts, try again in 2 seconds"
 
     def test_counts_per_username_from_any_address(self, session: Session) -> None:
         for i in range(3):

@@ -95,9 +95,8 @@ def check(
     wait = wait_seconds(session, username=username, address=address, policy=policy, now=now)
     if wait > 0:
         seconds = max(1, math.ceil(wait))
-        raise TooManyAttempts(
-            f"too many attempts, try again in {seconds} seconds", retry_after=wait
-        )
+        unit = "second" if seconds == 1 else "seconds"
+        raise TooManyAttempts(f"too many attempts, try again in {seconds} {unit}", retry_after=wait)
 
 
 def _count_failure(

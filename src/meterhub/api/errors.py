@@ -1,4 +1,9 @@
-"""Render every refusal as ``{"error": {"code", "message", "details"}}`` with its HTTP status."""
+"""Render every refusal as ``{"error": {"code", "message", "details"}}`` with its HTTP status.
+
+Under ``/portal`` the same refusals are the portal's HTML error page instead (whatever raised
+them: a service, request validation, an unknown path, the body-size limit), drawn by
+``app.state.render_portal_error``, which the portal installs.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from meterhub.errors import MeterhubError, PayloadTooLarge, TooManyAttempts
+from meterhub.errors import InvalidInput, MeterhubError, PayloadTooLarge, TooManyAttempts
+
+PORTAL_PREFIX = "/portal"
 
 
 def error_response(exc: MeterhubError) -> JSONResponse:
@@ -37,16 +44,30 @@ def _validation_details(exc: RequestValidationError) -> tuple[str, str, list[dic
     return code, message, details
 
 
+def in_portal(path: str) -> bool:
+    return path == PORTAL_PREFIX or path.startswith(PORTAL_PREFIX + "/")
+
+
+def portal_page(request: Request, exc: MeterhubError) -> Response | None:
+    """The portal's HTML page for ``exc`` when the request is the portal's, else None."""
+    render = getattr(request.app.state, "render_portal_error", None)
+    if render is None or not in_portal(request.url.path):
+        return None
+    page: Response = render(request, exc)
+    return page
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MeterhubError)
     async def _meterhub(request: Request, exc: MeterhubError) -> Response:
-        if request.url.path.startswith("/portal") and hasattr(app.state, "render_portal_error"):
-            return app.state.render_portal_error(request, exc)  # type: ignore[no-any-return]
-        return error_response(exc)
+        return portal_page(request, exc) or error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         code, message, details = _validation_details(exc)
+        page = portal_page(request, InvalidInput(message, code=code, details=details))
+        if page is not None:
+            return page
         return JSONResponse(
             {"error": {"code": code, "message": message, "details": details}},
             status_code=422 if code != "malformed_json" else 400,
@@ -57,9 +78,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # Still re-raised by Starlette afterwards, so it is logged; the request's session has
         # already rolled back, so nothing it began is kept.
         error = MeterhubError("something went wrong on our side; nothing was changed")
-        if request.url.path.startswith("/portal") and hasattr(app.state, "render_portal_error"):
-            return app.state.render_portal_error(request, error)  # type: ignore[no-any-return]
-        return error_response(error)
+        return portal_page(request, error) or error_response(error)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -70,11 +89,18 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
+async def _refuse(scope: Scope, receive: Receive, send: Send, exc: MeterhubError) -> None:
+    """Send ``exc`` from outside the framework: the portal's page for a portal path, else JSON."""
+    response = portal_page(Request(scope, receive), exc) if "app" in scope else None
+    await (response or error_response(exc))(scope, receive, send)
+
+
 class BodySizeLimit:
     """Refuse bodies over the configured size before anything reads them.
 
     A plain ASGI middleware: a declared ``Content-Length`` over the limit is refused at once; a
-    body without one (chunked) is read up to the limit, then handed on as it came."""
+    body without one (chunked) is read up to the limit, then handed on as it came. A portal
+    path is refused with the portal's page, anything else in JSON."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -94,10 +120,10 @@ class BodySizeLimit:
                 declared = int(length)
             except ValueError:
                 bad = PayloadTooLarge("bad Content-Length", code="bad_length")
-                await error_response(bad)(scope, receive, send)
+                await _refuse(scope, receive, send, bad)
                 return
             if declared > limit:
-                await error_response(too_big)(scope, receive, send)
+                await _refuse(scope, receive, send, too_big)
                 return
             await self.app(scope, receive, send)
             return
@@ -113,7 +139,7 @@ class BodySizeLimit:
                 break
             size += len(message.get("body", b""))
             if size > limit:
-                await error_response(too_big)(scope, receive, send)
+                await _refuse(scope, receive, send, too_big)
                 return
             if not message.get("more_body", False):
                 break

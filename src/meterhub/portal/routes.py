@@ -1,9 +1,10 @@
 """Mount the portal on the app: pages under ``/portal``, static files under ``/portal/static``.
 
 The portal calls the same services as the REST API, as the logged-in user's party, so a
-page can never show more than the API would. Refusals come back as HTML pages: the app's
-``MeterhubError`` handler calls ``app.state.render_portal_error`` for ``/portal`` paths, and
-unknown portal paths get the same page instead of the API's JSON.
+page can never show more than the API would. Refusals come back as HTML pages, never JSON:
+the app's handlers (a service's ``MeterhubError``, request validation, the body-size limit; see
+``api/errors.py``) call ``app.state.render_portal_error`` for ``/portal`` paths, and unknown
+portal paths and methods get the same page.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 
 from meterhub import __version__
+from meterhub.api.docs import install_docs
 from meterhub.api.duis import DuisFastPath
 from meterhub.api.errors import BodySizeLimit, install_error_handlers
 from meterhub.config import Settings, get_settings
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Central services of the GB smart-metering industry.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served from the package by install_docs, not from a CDN
         redoc_url=None,
     )
     app.state.settings = settings
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(reports_router)
     api.include_router(forecasts_router)
     app.include_router(api)
+    install_docs(app, openapi_url="/api/v1/openapi.json")
 
     install_portal(app, settings)
 

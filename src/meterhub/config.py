@@ -28,7 +28,14 @@ class Settings(BaseSettings):
         "shared by a batch of DUIS submissions); NORMAL only a crash of the process",
     )
     max_csv_bytes: int = 512 * 1_048_576
-    session_max_age_seconds: int = 8 * 3600
+    session_max_age_seconds: int = Field(
+        default=8 * 3600, gt=0, description="A portal session ends this long after login"
+    )
+    session_idle_timeout_seconds: int = Field(
+        default=30 * 60,
+        gt=0,
+        description="A portal session ends after this long without a request (30 minutes)",
+    )
     login_failures_before_delay: int = 3
     login_max_delay_seconds: float = 30.0
     cookie_secure: bool = False

@@ -13,7 +13,7 @@ from meterhub.gateway.models import (
 )
 from meterhub.inventory.models import Device, DeviceHistory
 from meterhub.parties.models import AgentAppointment, ApiToken, Party, PartyRole, User, UserRole
-from meterhub.portal.models import LoginThrottle
+from meterhub.portal.models import LoginThrottle, PortalSession
 from meterhub.registration.models import MeterPoint, Registration
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "OutboundMessage",
     "Party",
     "PartyRole",
+    "PortalSession",
     "Registration",
     "RequestCounter",
     "ServiceRequest",

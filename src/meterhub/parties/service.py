@@ -28,7 +28,12 @@ from meterhub.errors import (
 )
 from meterhub.kit.ids import normalise_eui64
 from meterhub.parties.models import AgentAppointment, ApiToken, Party, PartyRole, User, UserRole
-from meterhub.parties.passwords import hash_password
+from meterhub.parties.passwords import (
+    MAX_PASSWORD_LENGTH,
+    check_password_rules,
+    hash_password,
+    verify_password,
+)
 from meterhub.parties.roles import SUPPLIER_ROLES, PartyKind, Role
 
 # ---------------------------------------------------------------- parties
@@ -139,8 +144,8 @@ def create_user(
     username = username.strip().lower()
     if not username or len(username) > 120:
         raise InvalidInput("username must be 1-120 characters", code="bad_username")
-    if password is not None and len(password) < 12:
-        raise InvalidInput("password must be at least 12 characters", code="weak_password")
+    if password is not None:
+        check_password_rules(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user {username} already exists", code="user_exists")
     held = party_roles(party)
@@ -181,6 +186,47 @@ def create_user(
     return user
 
 
+def change_password(
+    session: Session,
+    *,
+    actor: Actor,
+    user: User,
+    current_password: str,
+    new_password: str,
+    now: datetime,
+) -> None:
+    """A user sets a new password for themselves, proving they know the current one.
+
+    The current password is asked for so that a browser left logged in, or a stolen session,
+    cannot lock the owner out. The new one meets the same rules as at creation and must differ
+    from the old. Ending the user's other sessions is the interface's part (the portal's
+    sessions are the portal's); this is the audited change of the credential itself.
+    """
+    if actor.user_id != user.id:
+        raise PermissionDenied("a password is changed by its own user")
+    known = len(current_password) <= MAX_PASSWORD_LENGTH and verify_password(
+        user.password_hash, current_password
+    )
+    if not known:
+        raise InvalidInput("the current password is wrong", code="wrong_password")
+    check_password_rules(new_password)
+    if new_password == current_password:
+        raise InvalidInput(
+            "the new password must differ from the current one", code="same_password"
+        )
+    user.password_hash = hash_password(new_password)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="user.password_changed",
+        object_type="user",
+        object_id=user.username,
+        changes={},
+        now=now,
+    )
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -215,6 +261,10 @@ def user_for_token(session: Session, token: str) -> User | None:
     if row is None or not row.user.active:
         return None
     return row.user
+
+
+def user_by_id(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
 
 
 def user_by_username(session: Session, username: str) -> User | None:

@@ -14,14 +14,12 @@ from sqlalchemy.orm import Session
 from meterhub.audit.service import record
 from meterhub.errors import LoginFailed
 from meterhub.parties.models import User
-from meterhub.parties.passwords import verify_password
+from meterhub.parties.passwords import MAX_PASSWORD_LENGTH, verify_password
 from meterhub.parties.service import actor_for, user_by_username
 from meterhub.portal import throttle
 from meterhub.portal.throttle import ThrottlePolicy
 
 WRONG_LOGIN = "username or password is wrong"
-# Longer passwords are refused unchecked: argon2 over megabytes would be a cheap way to load us.
-MAX_PASSWORD_LENGTH = 1024
 
 
 def authenticate(

@@ -1,10 +1,11 @@
-"""The portal's own table: failed-login counters that slow down password guessing."""
+"""The portal's own tables: failed-login counters that slow down password guessing, and the
+sessions of logged-in users."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from meterhub.db.base import Base
@@ -25,3 +26,25 @@ class LoginThrottle(Base):
     key: Mapped[str] = mapped_column(String(200))
     failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[datetime]
+
+
+class PortalSession(Base):
+    """One logged-in browser: the row the session cookie points at.
+
+    The cookie carries a random token; only its SHA-256 is stored (``token_hash``), so a copy
+    of this table opens no session. A session ends when its row goes: at logout, when the user
+    ends it from another browser, when the password changes, or when it has been idle longer
+    than the idle timeout or lived longer than the maximum age (checked on every request).
+    ``address`` and ``user_agent`` are what the browser said at login, shown to the user so
+    they can tell their own sessions from someone else's.
+    """
+
+    __tablename__ = "portal_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(300), default="")

@@ -8,20 +8,24 @@ Policy that allows no script at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote, urlencode, urlsplit
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from meterhub.api.deps import DbSession
+from meterhub.api.deps import SAFE_METHODS, DbSession
 from meterhub.audit.service import Actor
+from meterhub.db.session import session_scope
 from meterhub.errors import MeterhubError, NotAuthenticated, TooManyAttempts
 from meterhub.parties.models import User
-from meterhub.parties.service import actor_for, user_by_username
-from meterhub.portal.sessions import COOKIE_NAME, SessionCookie, WebSession
+from meterhub.parties.service import actor_for, user_by_id
+from meterhub.portal import sessions
+from meterhub.portal.sessions import COOKIE_NAME, SessionCookie, SessionPolicy, WebSession
 
 PORTAL = "/portal"
 LOGIN_PATH = f"{PORTAL}/login"
@@ -45,6 +49,7 @@ class PortalUser:
     """The logged-in user, copied out of the database (error pages are drawn after the request's
     session has rolled back), and the actor every service call is made as."""
 
+    user_id: int
     username: str
     display_name: str
     party_code: str
@@ -57,6 +62,7 @@ class PortalUser:
     @classmethod
     def of(cls, user: User) -> PortalUser:
         return cls(
+            user_id=user.id,
             username=user.username,
             display_name=user.display_name,
             party_code=user.party.code,
@@ -87,10 +93,44 @@ def web_session(request: Request) -> WebSession:
 CurrentWebSession = Annotated[WebSession, Depends(web_session)]
 
 
-def current_user(request: Request, db: DbSession, session: CurrentWebSession) -> PortalUser:
+def portal_now(request: Request) -> datetime:
+    """The portal's clock (tests replace ``app.state.portal_clock`` to move it)."""
+    now: datetime = request.app.state.portal_clock()
+    return now
+
+
+def session_policy(request: Request) -> SessionPolicy:
+    return SessionPolicy.from_settings(request.app.state.settings)
+
+
+def logged_in_user(request: Request, db: Session) -> User | None:
+    """The active user whose live server-side session the visitor's cookie points at, or None.
+
+    The session's last use is written down (at most once a minute) for the idle timeout: in the
+    request's own transaction when it writes anyway, else in a short unit of work of its own,
+    so a page that only reads never holds SQLite's write lock.
+    """
+    web = web_session(request)
+    now = portal_now(request)
+    policy = session_policy(request)
+    row = sessions.live_session(db, token=web.token, policy=policy, now=now)
+    user = user_by_id(db, row.user_id) if row is not None else None
+    if row is None or user is None or not user.active:
+        return None
+    if sessions.needs_touch(row, policy=policy, now=now):
+        if request.method in SAFE_METHODS:
+            with session_scope(request.app.state.settings.database_url) as writer:
+                sessions.touch(writer, session_id=row.id, now=now)
+        else:
+            sessions.touch(db, session_id=row.id, now=now)
+    request.state.portal_session_id = row.id
+    return user
+
+
+def current_user(request: Request, db: DbSession) -> PortalUser:
     """The logged-in, still active user; anyone else is sent to the login page."""
-    user = user_by_username(db, session.username) if session.username else None
-    if user is None or not user.active:
+    user = logged_in_user(request, db)
+    if user is None:
         raise NotAuthenticated("log in to use the portal", code="login_required")
     found = PortalUser.of(user)
     request.state.portal_user = found

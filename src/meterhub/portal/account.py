@@ -171,6 +171,7 @@ def _account_page(
             db, user_id=me.user_id, policy=session_policy(request), now=now
         )
     ]
+    rows.sort(key=lambda row: not row["current"])  # this browser first, then by last use
     settings = request.app.state.settings
     return render(
         request,

@@ -277,6 +277,7 @@ class TestCreateUser:
             ("", None, "bad_username"),
             ("x" * 121, None, "bad_username"),
             ("dave", "short", "weak_password"),
+            ("erin", "x" * 1025, "password_too_long"),  # could never log in
         ],
     )
     def test_bad_username_or_password(

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import Field
 
-from meterhub.kit.schema import Strict
+from meterhub.kit.schema import IsoDate, RequestBody, Strict
 
 
 class PartyOut(Strict):
@@ -16,7 +16,7 @@ class PartyOut(Strict):
     roles: list[str]
 
 
-class PartyIn(Strict):
+class PartyIn(RequestBody):
     code: str = Field(min_length=1, max_length=16)
     name: str = Field(min_length=1, max_length=200)
     kind: str
@@ -36,15 +36,15 @@ class MeOut(Strict):
     is_operator: bool
 
 
-class AppointmentIn(Strict):
+class AppointmentIn(RequestBody):
     supplier: str = Field(description="Party code of the appointing supplier")
     agent: str = Field(description="Party code of the agent (an RSA)")
-    valid_from: date
-    valid_to: date | None = Field(default=None, description="Last day of the appointment")
+    valid_from: IsoDate
+    valid_to: IsoDate | None = Field(default=None, description="Last day of the appointment")
 
 
-class AppointmentEnd(Strict):
-    valid_to: date
+class AppointmentEnd(RequestBody):
+    valid_to: IsoDate
 
 
 class AppointmentOut(Strict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
+from sqlalchemy import JSON, ColumnElement, DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -64,6 +64,14 @@ class Unsigned64(TypeDecorator[int]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> int | None:
         return None if value is None else int(value)
+
+
+def text_length(column: ColumnElement[Any]) -> int:
+    """How many characters a text column holds: the one number its service checks input
+    against and its documentation quotes, so neither can drift from the schema."""
+    if not isinstance(column.type, String) or column.type.length is None:
+        raise TypeError(f"{column} is not a text column of fixed length")
+    return column.type.length
 
 
 class Base(DeclarativeBase):

@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import Field
 
 from meterhub.kit.schema import IsoDate, RequestBody, Strict
+from meterhub.parties.service import PARTY_CODE_LENGTH, PARTY_NAME_LENGTH
 
 
 class PartyOut(Strict):
@@ -17,8 +18,8 @@ class PartyOut(Strict):
 
 
 class PartyIn(RequestBody):
-    code: str = Field(min_length=1, max_length=16)
-    name: str = Field(min_length=1, max_length=200)
+    code: str = Field(min_length=1, max_length=PARTY_CODE_LENGTH)
+    name: str = Field(min_length=1, max_length=PARTY_NAME_LENGTH)
     kind: str
     roles: list[str] = Field(min_length=1)
 

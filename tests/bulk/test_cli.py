@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from meterhub.audit.models import AuditEntry
+from meterhub.cli.common import database_trouble
 from meterhub.config import Settings, get_settings
 from meterhub.inventory.models import Device
 from meterhub.parties.models import AgentAppointment, Party, User
@@ -506,6 +511,52 @@ class TestFileRefusals:
 
         assert result.exit_code == 1
         assert "meterhub db upgrade" in result.stderr
+
+
+class TestWhileTheHubWrites:
+    def test_an_import_waits_for_another_writer_and_succeeds(
+        self, settings: Settings, session: Session, tmp_path: Path
+    ) -> None:
+        """The hub (another process) holds the write lock and changes the database while the
+        import starts: the import queues behind it, as the server's writers do, and loads."""
+        if not settings.database_url.startswith("sqlite"):
+            pytest.skip("SQLite's single-writer lock only")
+        make_party(session, code="BUSY", roles=("IS",))
+        session.commit()
+        path = write_csv(
+            tmp_path, "p.csv", ["code", "name", "kind", "roles"], [["AG1", "A", "agent", "RSA"]]
+        )
+        hub = sqlite3.connect(
+            settings.database_url.removeprefix("sqlite:///"),
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        hub.execute("BEGIN IMMEDIATE")
+        hub.execute("UPDATE party SET name = 'Busy Energy' WHERE code = 'BUSY'")
+        released = threading.Timer(1.0, lambda: hub.execute("COMMIT"))
+        released.start()
+        try:
+            started = time.monotonic()
+            result = run_import("parties", str(path))
+        finally:
+            released.join()
+            hub.close()
+        assert result.exit_code == 0, result.output
+        assert time.monotonic() - started >= 0.9
+        session.rollback()
+        assert party_by_code(session, "AG1") is not None
+        busy = party_by_code(session, "BUSY")
+        assert busy is not None and busy.name == "Busy Energy"
+
+    def test_a_database_locked_too_long_is_busy_not_unmigrated(self) -> None:
+        locked = OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
+        message = database_trouble(locked)
+        assert "try again" in message
+        assert "db upgrade" not in message
+
+    def test_a_missing_table_still_points_to_the_upgrade(self) -> None:
+        missing = OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: party"))
+        assert "meterhub db upgrade" in database_trouble(missing)
 
 
 class TestColumnsHelp:

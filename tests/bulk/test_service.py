@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from meterhub.bulk.importers import IMPORTERS, Cells, Column, Importer, importer
 from meterhub.bulk.service import import_actor, import_rows
 from meterhub.errors import InvalidInput
 from meterhub.inventory.models import Device
-from meterhub.kit.clock import utcnow
+from meterhub.kit.clock import today, utcnow
 from meterhub.parties import service as parties
 
 ACTOR = import_actor(Path("/somewhere/parties.csv"))
@@ -230,10 +231,109 @@ class TestImporterTables:
 
 
 class TestDocs:
-    def test_docs_describe_every_column_of_every_kind(self) -> None:
+    def test_docs_describe_every_column_of_every_kind_as_the_command_does(self) -> None:
+        """docs/import.md shows each column as ``meterhub import columns`` prints it."""
         doc = (Path(__file__).parents[2] / "docs" / "import.md").read_text(encoding="utf-8")
         for importer in IMPORTERS.values():
             section = doc.split(f"## {importer.kind}\n", 1)[1].split("\n## ", 1)[0]
-            for column in importer.columns:
-                required = "yes" if column.required else "no"
-                assert f"| `{column.name}` | {required} |" in section, (importer.kind, column.name)
+            for c in importer.columns:
+                required = "yes" if c.required else "no"
+                example = f"`{c.example}`" if c.example else "(empty)"
+                row = f"| `{c.name}` | {required} | {c.meaning} | {example} |"
+                assert row in section.splitlines(), (importer.kind, c.name)
+
+
+#: A documented limit: "1-40 characters", "at most 200 characters", "1-16 letters", "0 to 10,000".
+_LIMIT = re.compile(r"(?:1-|at most )(\d+) (characters|letters)|0 to ([\d,]+)")
+
+
+def _documented_limits() -> list[tuple[str, str, int, bool]]:
+    """(kind, column, the largest value or length documented, whether it is a length)."""
+    found = []
+    for importer in IMPORTERS.values():
+        for c in importer.columns:
+            match = _LIMIT.search(c.meaning)
+            if match is not None:
+                most = match[1] or match[3]
+                found.append((importer.kind, c.name, int(most.replace(",", "")), bool(match[2])))
+    return found
+
+
+def _limit_id(limit: tuple[str, str, int, bool]) -> str:
+    return f"{limit[0]}.{limit[1]}"
+
+
+def _base_row(session: Session, kind: str) -> dict[str, str]:
+    """A row of ``kind`` that loads, with what it needs already in the database."""
+    if kind == "parties":
+        return _party("NEWCO")
+    if kind == "users":
+        parties.create_party(
+            session,
+            actor=ACTOR,
+            code="HOME",
+            name="Home",
+            kind="agent",
+            roles=["RSA"],
+            now=utcnow(),
+        )
+        return {"party": "HOME", "username": "someone", "display_name": "", "roles": "RSA"}
+    if kind == "devices":
+        return dict(
+            zip(
+                importer_for("devices").column_names,
+                ["00-DB-12-00-00-00-00-0A", "CHF", "Acme", "ACME-1", "1.0.0", "CHTS", "North"],
+                strict=False,
+            )
+        )
+    if kind == "forecasts":
+        parties.create_party(
+            session,
+            actor=ACTOR,
+            code="SUPP",
+            name="Supp",
+            kind="supplier",
+            roles=["IS"],
+            now=utcnow(),
+        )
+        month = today().replace(day=1)
+        next_month = f"{month.year + month.month // 12:04d}-{month.month % 12 + 1:02d}"
+        return {
+            "supplier": "SUPP",
+            "role": "IS",
+            "month": next_month,
+            "csp_region": "North",
+            "installs": "1",
+        }
+    raise AssertionError(f"give test_documented_limits a row of {kind} that loads")
+
+
+class TestDocumentedLimits:
+    def test_the_limits_are_found(self) -> None:
+        """Guards the search below: the limits the operator reads are all checked."""
+        assert {_limit_id(x) for x in _documented_limits()} >= {
+            "parties.code",
+            "parties.name",
+            "users.username",
+            "users.display_name",
+            "devices.manufacturer",
+            "devices.model",
+            "devices.firmware_version",
+            "forecasts.installs",
+        }
+
+    @pytest.mark.parametrize("limit", _documented_limits(), ids=_limit_id)
+    @pytest.mark.parametrize("past", [False, True], ids=["at the limit", "one past it"])
+    def test_what_the_columns_say_is_what_loads(
+        self, session: Session, limit: tuple[str, str, int, bool], past: bool
+    ) -> None:
+        kind, column, most, is_length = limit
+        row = _base_row(session, kind)
+        n = most + 1 if past else most
+        row[column] = "A" * n if is_length else str(n)
+        outcome = import_rows(
+            session, actor=ACTOR, importer=importer_for(kind), rows=_rows(row), now=utcnow()
+        )
+        assert outcome.accepted is not past, outcome.rejected
+        if past:
+            assert len(outcome.rejected) == 1

@@ -139,6 +139,17 @@ class TestSend:
         assert again.exit_code == 2
         assert one_line(again).startswith("error: E65: counter 5 is not above 5")
 
+    def test_a_counter_past_signed_64_bits_is_acknowledged_and_must_still_rise(
+        self, world: World, tmp_path: Path
+    ) -> None:
+        highest = world.read(tmp_path, 2**64 - 1)
+        result = meterhub(str(highest), "--token", world.supplier.token)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith(f"acknowledged: I99 {world.request_id(2**64 - 1)}")
+        lower = meterhub(str(world.read(tmp_path, 2**63)), "--token", world.supplier.token)
+        assert lower.exit_code == 2
+        assert one_line(lower).startswith(f"error: E65: counter {2**63} is not above {2**64 - 1}")
+
     def test_waiting_gives_up_after_the_timeout_with_exit_3(
         self, world: World, tmp_path: Path
     ) -> None:

@@ -14,13 +14,14 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 import meterhub
 from meterhub.db.base import Base
 from meterhub.db.session import get_engine, get_sessionmaker
+from meterhub.gateway.models import RequestCounter
 from meterhub.migrations.run import alembic_config, current_revision, upgrade
 from meterhub.parties.models import Party
 from tests.factories import make_party
@@ -84,6 +85,46 @@ class TestMigrations:
             assert current_revision(url) is None
             command.upgrade(cfg, "head")
             assert current_revision(url) == ScriptDirectory.from_config(cfg).get_current_head()
+        finally:
+            get_engine(url).dispose()
+
+
+class TestCounterMigration:
+    def test_counters_stored_before_0008_keep_their_values_and_order(self, tmp_path: Path) -> None:
+        """0007 turns BIGINT counters into zero-padded digits: the numbers read back the same,
+        and a raise compares them as numbers (10 is above 9)."""
+        url = f"sqlite:///{tmp_path / 'counters.db'}"
+        cfg = alembic_config(url)
+        try:
+            command.upgrade(cfg, "0007")
+            with get_engine(url).begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO duis_request_counter (originator, last_counter)"
+                        " VALUES ('90-B3-D5-1F-30-00-00-01', 9), ('90-B3-D5-1F-30-00-00-02', 1000)"
+                    )
+                )
+            command.upgrade(cfg, "head")
+            with get_engine(url).begin() as conn:
+                rows = conn.execute(
+                    select(RequestCounter.originator, RequestCounter.last_counter).order_by(
+                        RequestCounter.originator
+                    )
+                ).all()
+                assert [tuple(r) for r in rows] == [
+                    ("90-B3-D5-1F-30-00-00-01", 9),
+                    ("90-B3-D5-1F-30-00-00-02", 1000),
+                ]
+                above_nine = conn.execute(
+                    select(RequestCounter.originator).where(RequestCounter.last_counter > 10)
+                ).all()
+                assert [r[0] for r in above_nine] == ["90-B3-D5-1F-30-00-00-02"]
+            command.downgrade(cfg, "0007")
+            with get_engine(url).begin() as conn:
+                back = conn.execute(
+                    text("SELECT last_counter FROM duis_request_counter ORDER BY originator")
+                ).all()
+                assert [r[0] for r in back] == [9, 1000]
         finally:
             get_engine(url).dispose()
 

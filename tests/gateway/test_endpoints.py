@@ -101,6 +101,15 @@ class TestJsonForm:
             assert getattr(as_json, name) == getattr(as_xml, name), name
         assert row.state == "queued"  # sent to the device, as the XML would be
 
+    def test_a_counter_past_signed_64_bits_is_accepted(
+        self, session: Session, client: TestClient
+    ) -> None:
+        e = build_estate(session)
+        sent = json_read(e.supplier_login, e.esme_id, 2**64 - 1)
+        r = client.post("/api/v1/duis/json", json=sent, headers=e.supplier_login.headers)
+        assert (r.status_code, r.json()["response_code"]) == (200, "I99")
+        assert stored(session) == [(sent["request_id"], "I99")]
+
     def test_a_hub_return_takes_effect_at_once(self, session: Session, client: TestClient) -> None:
         e = build_estate(session)
         sent = json_hub_return(e.supplier_login, e.hub_id, 1)
@@ -201,6 +210,29 @@ class TestBatch:
         assert [a["accepted"] for a in results] == [c == "I99" for c in codes]
         assert stored(session) == [
             (item["request_id"], code) for item, code in zip(items, codes, strict=True)
+        ]
+
+    def test_counters_past_signed_64_bits_are_answered_item_by_item(
+        self, session: Session, client: TestClient
+    ) -> None:
+        """Counters up to 2^64-1 are stored like any other; one past the schema is that item's
+        own E65, and costs the others nothing."""
+        e = build_estate(session)
+        login = e.supplier_login
+        items = [
+            json_read(login, e.esme_id, 2**63),
+            json_read(login, e.esme_id, 2**64),  # past the schema's RequestIDType
+            json_read(login, e.esme_id, 2**63),  # a replay
+            json_hub_return(login, e.hub_id, 2**64 - 1),
+        ]
+        r = client.post("/api/v1/duis/batch", json={"requests": items}, headers=login.headers)
+        assert r.status_code == 200, r.text
+        results = r.json()["results"]
+        assert [a["response_code"] for a in results] == ["I99", "E65", "E65", "I99"]
+        assert [a for a, _ in stored(session) if a] == [
+            items[0]["request_id"],
+            items[2]["request_id"],
+            items[3]["request_id"],
         ]
 
     def test_a_request_the_hub_cannot_store_costs_the_others_nothing(

@@ -207,6 +207,54 @@ class TestCounters:
         ).json()
         assert status["acknowledgement"] == "I99"
 
+    def test_every_counter_the_schema_allows_is_accepted_and_still_must_rise(
+        self, session: Session, client: TestClient
+    ) -> None:
+        """Counters up to 2^64-1, past the signed 64-bit integers both databases stop at."""
+        e = build_estate(session)
+        originator = duis_id(e.supplier_login)
+        counters = [2**63 - 1, 2**63, 2**64 - 2, 2**63 + 5, 2**64 - 1, 2**64 - 1]
+        answers = [
+            send(client, e.supplier_login.headers, read_registers(originator, e.esme_id, n))
+            for n in counters
+        ]
+        assert [(a.status_code, code_of(a.content)) for a in answers] == [
+            (200, "I99"),
+            (200, "I99"),
+            (200, "I99"),
+            (400, "E65"),  # lower than 2^64-2: the numbers compare, not their first digits
+            (200, "I99"),
+            (400, "E65"),  # a replay of the highest counter there is
+        ]
+        assert (
+            answers[3]
+            .headers["x-duis-reason"]
+            .startswith(f"counter {2**63 + 5} is not above {2**64 - 2},")
+        )
+        session.rollback()
+        accepted = session.scalars(
+            select(ServiceRequest.counter)
+            .where(ServiceRequest.ack_code == "I99")
+            .order_by(ServiceRequest.id)
+        ).all()
+        assert accepted == [2**63 - 1, 2**63, 2**64 - 2, 2**64 - 1]
+        status = client.get(
+            f"/api/v1/duis/requests/{originator}:{e.esme_id}:{2**64 - 1}",
+            headers=e.supplier_login.headers,
+        )
+        assert (status.status_code, status.json()["acknowledgement"]) == (200, "I99")
+
+    def test_a_counter_past_the_schema_is_refused_as_malformed(
+        self, session: Session, client: TestClient
+    ) -> None:
+        e = build_estate(session)
+        r = send(
+            client,
+            e.supplier_login.headers,
+            read_registers(duis_id(e.supplier_login), e.esme_id, 2**64),
+        )
+        assert (r.status_code, code_of(r.content)) == (400, "E65")
+
 
 class TestHubReturns:
     def _appoint(self, session: Session, e: Estate, *, start: date) -> None:

@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor
 from meterhub.db.session import begin_write, get_sessionmaker
-from meterhub.errors import NotAuthenticated
+from meterhub.errors import NotAuthenticated, NotFound
+from meterhub.kit.pagination import MAX_SQL_INT
 from meterhub.parties.models import User
 from meterhub.parties.service import (
     ApiUser,
@@ -73,6 +75,17 @@ def current_actor(user: Annotated[User, Depends(current_user)]) -> Actor:
 def current_api_user(request: Request, session: DbSession) -> ApiUser:
     return api_user_for_header(session, authorization_of(request))
 
+
+def _row_id(value: int) -> int:
+    if not 1 <= value <= MAX_SQL_INT:
+        raise NotFound(f"there is nothing with the id {value}")
+    return value
+
+
+#: A row's id in a path (``/appointments/{appointment_id}``): an integer that no row can have
+#: (below 1, or past the signed 64-bit integers both databases key rows with) is not found,
+#: like any other id that names nothing, rather than reaching the database.
+RowId = Annotated[int, AfterValidator(_row_id)]
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 CurrentApiUser = Annotated[ApiUser, Depends(current_api_user)]

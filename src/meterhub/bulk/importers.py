@@ -250,8 +250,18 @@ IMPORTERS: dict[str, Importer] = {
             key=("code",),
             load_row=_load_party,
             columns=(
-                _C("code", True, "Market participant ID, 1-16 letters or digits", "BGAS"),
-                _C("name", True, "Company name", "British Gas Trading Ltd"),
+                _C(
+                    "code",
+                    True,
+                    f"Market participant ID, 1-{parties.PARTY_CODE_LENGTH} letters, digits or _",
+                    "BGAS",
+                ),
+                _C(
+                    "name",
+                    True,
+                    f"Company name, 1-{parties.PARTY_NAME_LENGTH} characters",
+                    "British Gas Trading Ltd",
+                ),
                 _C(
                     "kind",
                     True,
@@ -276,8 +286,19 @@ IMPORTERS: dict[str, Importer] = {
             load_row=_load_user,
             columns=(
                 _C("party", True, "Code of the party the user acts for (must exist)", "BGAS"),
-                _C("username", True, "Login name, unique in the hub", "ops@bgas.example"),
-                _C("display_name", False, "Name shown in the portal (default: username)", "Ops"),
+                _C(
+                    "username",
+                    True,
+                    f"Login name, unique in the hub, 1-{parties.USERNAME_LENGTH} characters",
+                    "ops@bgas.example",
+                ),
+                _C(
+                    "display_name",
+                    False,
+                    f"Name shown in the portal, at most {parties.DISPLAY_NAME_LENGTH} characters"
+                    " (default: username)",
+                    "Ops",
+                ),
                 _C(
                     "roles",
                     True,
@@ -343,9 +364,21 @@ IMPORTERS: dict[str, Importer] = {
                     "CHF, ESME, GSME, GPF, PPMID, HCALCS, IHD or CAD",
                     "ESME",
                 ),
-                _C("manufacturer", True, "Manufacturer, 1-80 characters", "Acme"),
-                _C("model", True, "Model, 1-80 characters", "ACME-1"),
-                _C("firmware_version", True, "Firmware version, 1-40 characters", "1.0.0"),
+                _C(
+                    "manufacturer",
+                    True,
+                    f"Manufacturer, 1-{inventory.TEXT_LIMITS['manufacturer']} characters",
+                    "Acme",
+                ),
+                _C(
+                    "model", True, f"Model, 1-{inventory.TEXT_LIMITS['model']} characters", "ACME-1"
+                ),
+                _C(
+                    "firmware_version",
+                    True,
+                    f"Firmware version, 1-{inventory.TEXT_LIMITS['firmware_version']} characters",
+                    "1.0.0",
+                ),
                 _C("smets_version", True, "SMETS1, SMETS2 or CHTS", "SMETS2"),
                 _C(
                     "csp_region",
@@ -393,7 +426,12 @@ IMPORTERS: dict[str, Importer] = {
                     "North, Central, South, North4G, Central4G or South4G",
                     "North",
                 ),
-                _C("installs", True, "Whole number of installs expected, 0 or more", "1500"),
+                _C(
+                    "installs",
+                    True,
+                    f"Whole number of installs expected, 0 to {forecasts.MAX_INSTALLS:,}",
+                    "1500",
+                ),
             ),
         ),
     )

@@ -26,7 +26,7 @@ from meterhub.bulk.importers import IMPORTERS, Importer, importer_for
 from meterhub.bulk.service import ImportOutcome, check_file, import_actor, import_file
 from meterhub.cli.common import console, err_console, fail, friendly_errors
 from meterhub.config import get_settings
-from meterhub.db.session import get_sessionmaker
+from meterhub.db.session import begin_write, get_sessionmaker
 from meterhub.errors import InvalidInput
 from meterhub.kit.clock import utcnow
 
@@ -76,6 +76,9 @@ def run_import(importer: Importer, file: Path, report: Path | None) -> None:
     started = time.perf_counter()
     session = get_sessionmaker(settings.database_url)()
     try:
+        # Queue for the write lock before the first read, as the server's writers do: a
+        # transaction that read first would fail at once if the hub wrote meanwhile.
+        begin_write(session)
         with _progress(importer.kind, shape.rows) as advance:
             outcome = import_file(
                 session,

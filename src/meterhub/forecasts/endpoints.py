@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from meterhub.api.deps import CurrentActor, DbSession
+from meterhub.api.deps import CurrentActor, DbSession, RowId
 from meterhub.forecasts import service
 from meterhub.forecasts.models import InstallForecast
 from meterhub.forecasts.schemas import ForecastIn, ForecastOut
@@ -65,6 +65,6 @@ def list_forecasts(
 
 
 @router.get("/forecasts/{forecast_id}", response_model=ForecastOut)
-def get_forecast(forecast_id: int, session: DbSession, actor: CurrentActor) -> ForecastOut:
+def get_forecast(forecast_id: RowId, session: DbSession, actor: CurrentActor) -> ForecastOut:
     """One forecast; another supplier's is a 404."""
     return forecast_out(service.get_forecast(session, actor=actor, forecast_id=forecast_id))

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from pydantic import Field
 
-from meterhub.kit.schema import Strict
+from meterhub.kit.schema import RequestBody, Strict
 
 
-class ForecastIn(Strict):
+class ForecastIn(RequestBody):
     supplier: str | None = Field(
         default=None,
         description="Code of the supplier the forecast is for; empty: your own party. An agent "

@@ -35,6 +35,7 @@ from meterhub.gateway.schemas import (
     SubmissionOut,
 )
 from meterhub.kit.clock import utcnow
+from meterhub.kit.pagination import MAX_SQL_INT
 from meterhub.parties.service import token_from_header
 
 router = APIRouter(prefix="/duis", tags=["duis"])
@@ -163,7 +164,9 @@ def _message_out(m: OutboundMessage) -> MessageOut:
 def poll_messages(
     session: DbSession,
     user: CurrentUser,
-    after: int = Query(default=0, ge=0, description="Cursor: the last message id you have"),
+    after: int = Query(
+        default=0, ge=0, le=MAX_SQL_INT, description="Cursor: the last message id you have"
+    ),
     limit: int = Query(default=100, ge=1, le=1000),
     kind: str | None = Query(default=None, pattern="^(response|alert)$"),
 ) -> MessagesOut:

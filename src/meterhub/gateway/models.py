@@ -12,20 +12,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from meterhub.db.base import Base
+from meterhub.db.base import Base, Unsigned64
 from meterhub.kit.clock import utcnow
 
 
 class RequestCounter(Base):
-    """The highest RequestID counter accepted from each originator (DUIS user ID)."""
+    """The highest RequestID counter accepted from each originator (DUIS user ID): any number
+    the schema allows, 0 to 2^64-1 (``Unsigned64``)."""
 
     __tablename__ = "duis_request_counter"
 
     originator: Mapped[str] = mapped_column(String(23), primary_key=True)
-    last_counter: Mapped[int] = mapped_column(BigInteger)
+    last_counter: Mapped[int] = mapped_column(Unsigned64)
 
 
 class ServiceRequest(Base):
@@ -43,7 +44,7 @@ class ServiceRequest(Base):
     request_id: Mapped[str] = mapped_column(String(80))
     originator: Mapped[str | None] = mapped_column(String(23))
     target: Mapped[str | None] = mapped_column(String(23))
-    counter: Mapped[int | None] = mapped_column(BigInteger)
+    counter: Mapped[int | None] = mapped_column(Unsigned64)
     srv: Mapped[str | None] = mapped_column(String(16))
     service_reference: Mapped[str | None] = mapped_column(String(16))
     command_variant: Mapped[int | None] = mapped_column(Integer)

@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import Field
 
-from meterhub.kit.schema import Strict
+from meterhub.kit.schema import RequestBody, Strict
 
 
-class DuisJsonRequest(Strict):
+class DuisJsonRequest(RequestBody):
     """The JSON form of a DUIS request: the same header fields and the body's values."""
 
     request_id: str = Field(description="originatorEUI64:targetEUI64:counter")
@@ -29,7 +29,7 @@ class SubmissionOut(Strict):
     xml: str
 
 
-class BatchIn(Strict):
+class BatchIn(RequestBody):
     requests: list[DuisJsonRequest] = Field(min_length=1, max_length=1000)
 
 
@@ -66,7 +66,7 @@ class RequestStatusOut(Strict):
     messages: list[MessageOut]
 
 
-class CallbackIn(Strict):
+class CallbackIn(RequestBody):
     url: str = Field(min_length=8, max_length=500, pattern=r"^https?://")
 
 

@@ -129,7 +129,9 @@ def _take_counter(session: Session, originator: str, counter: int, request_id: s
     a replayed or lower counter impossible to process twice, under any concurrency.
 
     One upsert: a first counter inserts the row; a higher one updates it; a replayed or lower
-    one matches the conflict but not the ``WHERE``, so no row changes and it is refused."""
+    one matches the conflict but not the ``WHERE``, so no row changes and it is refused. The
+    counter is stored as fixed-width digits (``db.base.Unsigned64``: the schema allows up to
+    2^64-1, past either database's integers), which compare in the ``WHERE`` as the numbers do."""
     dialect = session.get_bind().dialect.name
     params = {"originator": originator, "counter": counter}
     raised = _RAISE_COUNTER["postgresql" if dialect == "postgresql" else "sqlite"].first(
@@ -137,9 +139,10 @@ def _take_counter(session: Session, originator: str, counter: int, request_id: s
     )
     if raised is None:
         last = _LAST_COUNTER.first(session, {"originator": originator})
+        # The driver's value, as stored: the counter's zero-padded digits (``Unsigned64``).
         raise refuse(
             ValidationStage.COUNTER_NOT_INCREASING,
-            f"counter {counter} is not above {last[0] if last else None},"
+            f"counter {counter} is not above {int(last[0]) if last else None},"
             f" the last one accepted from {originator}",
             request_id,
         )

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from meterhub.kit.schema import Strict
+from meterhub.kit.schema import RequestBody, Strict
 
 
 class DeviceOut(Strict):
@@ -31,7 +31,7 @@ class DevicePageOut(Strict):
     )
 
 
-class DeviceIn(Strict):
+class DeviceIn(RequestBody):
     device_id: str = Field(description="EUI-64, e.g. 00-DB-12-34-56-78-90-A2")
     device_type: str
     manufacturer: str
@@ -45,12 +45,12 @@ class DeviceIn(Strict):
     comms_hub_id: str | None = None
 
 
-class StatusChange(Strict):
+class StatusChange(RequestBody):
     status: str
     reason: str = Field(min_length=1, max_length=500)
 
 
-class OwnerChange(Strict):
+class OwnerChange(RequestBody):
     owner: str
     reason: str = Field(min_length=1, max_length=500)
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, aliased
 
 from meterhub.audit.service import Actor, record
 from meterhub.db import bulk
+from meterhub.db.base import text_length
 from meterhub.db.direct import Direct
 from meterhub.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from meterhub.inventory.catalogue import (
@@ -217,6 +218,14 @@ def _may_link_meter_point(session: Session, actor: Actor, mpxn: str) -> bool:
     return registration.holds(session, mpxn=mpxn, party_id=actor.party_id or -1, day=today())
 
 
+#: The most characters each descriptive field of a device holds (its column's length): what
+#: ``add_device`` accepts and ``meterhub import columns devices`` documents.
+TEXT_LIMITS: Final = {
+    name: text_length(Device.__table__.c[name])
+    for name in ("manufacturer", "model", "firmware_version", "smets_version")
+}
+
+
 def add_device(
     session: Session,
     *,
@@ -250,8 +259,9 @@ def add_device(
         ("model", model),
         ("firmware_version", firmware_version),
     ):
-        if not value or not value.strip() or len(value) > 80:
-            raise InvalidInput(f"{name} must be 1-80 characters", code=f"bad_{name}")
+        limit = TEXT_LIMITS[name]
+        if not value or not value.strip() or len(value) > limit:
+            raise InvalidInput(f"{name} must be 1-{limit} characters", code=f"bad_{name}")
     owner_id: int | None = None
     if owner:
         owner_party = party_by_code(session, owner)
@@ -630,7 +640,7 @@ def update_from_duis(
     elif field == "details":
         for duis_name, column in _DUIS_DETAIL_FIELDS.items():
             if duis_name in value and value[duis_name] not in (None, ""):
-                new = str(value[duis_name])[:80]
+                new = str(value[duis_name])[: TEXT_LIMITS[column]]
                 old = getattr(device, column)
                 if new != old:
                     setattr(device, column, new)

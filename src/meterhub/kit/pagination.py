@@ -8,6 +8,10 @@ from typing import Any
 
 from meterhub.errors import InvalidInput
 
+#: The largest integer SQLite and PostgreSQL hold (signed 64-bit): no row id, cursor position or
+#: count stored in either lies beyond it, and SQLite cannot even bind a larger one.
+MAX_SQL_INT = 2**63 - 1
+
 
 def encode_cursor(values: list[Any]) -> str:
     raw = json.dumps(values, separators=(",", ":"), default=str).encode()
@@ -20,6 +24,8 @@ def decode_cursor(cursor: str) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError) as exc:
         raise InvalidInput("cursor is not one this hub issued", code="bad_cursor") from exc
-    if not isinstance(values, list):
+    if not isinstance(values, list) or any(
+        isinstance(v, int) and not -MAX_SQL_INT - 1 <= v <= MAX_SQL_INT for v in values
+    ):
         raise InvalidInput("cursor is not one this hub issued", code="bad_cursor")
     return values

@@ -6,7 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, Query
 
-from meterhub.api.deps import CurrentActor, CurrentUser, DbSession
+from meterhub.api.deps import CurrentActor, CurrentUser, DbSession, RowId
 from meterhub.errors import NotFound
 from meterhub.kit.clock import today, utcnow
 from meterhub.parties import service
@@ -131,7 +131,9 @@ def may_act(
 
 
 @router.get("/appointments/{appointment_id}", response_model=AppointmentOut)
-def get_appointment(appointment_id: int, session: DbSession, actor: CurrentActor) -> AppointmentOut:
+def get_appointment(
+    appointment_id: RowId, session: DbSession, actor: CurrentActor
+) -> AppointmentOut:
     return appointment_out(
         service.get_appointment(session, actor=actor, appointment_id=appointment_id)
     )
@@ -139,7 +141,7 @@ def get_appointment(appointment_id: int, session: DbSession, actor: CurrentActor
 
 @router.post("/appointments/{appointment_id}/end", response_model=AppointmentOut)
 def end_appointment(
-    appointment_id: int, body: AppointmentEnd, session: DbSession, actor: CurrentActor
+    appointment_id: RowId, body: AppointmentEnd, session: DbSession, actor: CurrentActor
 ) -> AppointmentOut:
     """The supplier ends an appointment; ``valid_to`` is the agent's last day."""
     row = service.end_appointment(

@@ -6,7 +6,8 @@ from datetime import date
 
 from pydantic import Field
 
-from meterhub.kit.schema import Strict
+from meterhub.kit.schema import IsoDate, RequestBody, Strict
+from meterhub.parties.service import PARTY_CODE_LENGTH, PARTY_NAME_LENGTH
 
 
 class PartyOut(Strict):
@@ -16,9 +17,9 @@ class PartyOut(Strict):
     roles: list[str]
 
 
-class PartyIn(Strict):
-    code: str = Field(min_length=1, max_length=16)
-    name: str = Field(min_length=1, max_length=200)
+class PartyIn(RequestBody):
+    code: str = Field(min_length=1, max_length=PARTY_CODE_LENGTH)
+    name: str = Field(min_length=1, max_length=PARTY_NAME_LENGTH)
     kind: str
     roles: list[str] = Field(min_length=1)
 
@@ -36,15 +37,15 @@ class MeOut(Strict):
     is_operator: bool
 
 
-class AppointmentIn(Strict):
+class AppointmentIn(RequestBody):
     supplier: str = Field(description="Party code of the appointing supplier")
     agent: str = Field(description="Party code of the agent (an RSA)")
-    valid_from: date
-    valid_to: date | None = Field(default=None, description="Last day of the appointment")
+    valid_from: IsoDate
+    valid_to: IsoDate | None = Field(default=None, description="Last day of the appointment")
 
 
-class AppointmentEnd(Strict):
-    valid_to: date
+class AppointmentEnd(RequestBody):
+    valid_to: IsoDate
 
 
 class AppointmentOut(Strict):

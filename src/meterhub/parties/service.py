@@ -12,11 +12,13 @@ import secrets
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Final
 
 from sqlalchemy import Connection, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record
+from meterhub.db.base import text_length
 from meterhub.db.direct import Direct
 from meterhub.errors import (
     Conflict,
@@ -57,6 +59,14 @@ def _check_kind(value: str) -> PartyKind:
         ) from None
 
 
+#: The most characters a party's code and name, and a user's login and display name, hold (their
+#: columns' lengths): what the services accept and the API and the import document.
+PARTY_CODE_LENGTH: Final = text_length(Party.__table__.c.code)
+PARTY_NAME_LENGTH: Final = text_length(Party.__table__.c.name)
+USERNAME_LENGTH: Final = text_length(User.__table__.c.username)
+DISPLAY_NAME_LENGTH: Final = text_length(User.__table__.c.display_name)
+
+
 def create_party(
     session: Session,
     *,
@@ -70,12 +80,20 @@ def create_party(
     if not actor.is_operator:
         raise PermissionDenied("only the hub operator registers parties")
     code = code.strip().upper()
-    if not code or len(code) > 16 or not code.isascii() or not code.replace("_", "").isalnum():
+    if (
+        not code
+        or len(code) > PARTY_CODE_LENGTH
+        or not code.isascii()
+        or not code.replace("_", "").isalnum()
+    ):
         raise InvalidInput(
-            f"party code {code!r} must be 1-16 letters or digits", code="bad_party_code"
+            f"party code {code!r} must be 1-{PARTY_CODE_LENGTH} letters, digits or _",
+            code="bad_party_code",
         )
-    if not name.strip():
-        raise InvalidInput("party name must not be empty", code="bad_party_name")
+    if not name.strip() or len(name.strip()) > PARTY_NAME_LENGTH:
+        raise InvalidInput(
+            f"party name must be 1-{PARTY_NAME_LENGTH} characters", code="bad_party_name"
+        )
     role_set = sorted({_check_role(r) for r in roles})
     if session.scalar(select(Party.id).where(Party.code == code)) is not None:
         raise Conflict(f"party {code} already exists", code="party_exists")
@@ -142,8 +160,13 @@ def create_user(
     if not (actor.is_operator or actor.party_id == party.id):
         raise NotFound(f"no party {party.code}")
     username = username.strip().lower()
-    if not username or len(username) > 120:
-        raise InvalidInput("username must be 1-120 characters", code="bad_username")
+    if not username or len(username) > USERNAME_LENGTH:
+        raise InvalidInput(f"username must be 1-{USERNAME_LENGTH} characters", code="bad_username")
+    if len(display_name.strip()) > DISPLAY_NAME_LENGTH:
+        raise InvalidInput(
+            f"display name must be at most {DISPLAY_NAME_LENGTH} characters",
+            code="bad_display_name",
+        )
     if password is not None:
         check_password_rules(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:

@@ -27,7 +27,7 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 
-from meterhub.api.deps import DbSession
+from meterhub.api.deps import DbSession, RowId
 from meterhub.audit.service import Actor
 from meterhub.config import Settings
 from meterhub.db.session import session_scope
@@ -417,7 +417,7 @@ def alerts_page(request: Request, db: DbSession, me: CurrentUser) -> Response:
 
 
 @router.get("/alerts/{message_id}")
-def alert_page(message_id: int, request: Request, db: DbSession, me: CurrentUser) -> Response:
+def alert_page(message_id: RowId, request: Request, db: DbSession, me: CurrentUser) -> Response:
     """One alert: what it means, whom it was owed to, its delivery, and its XML."""
     found = queries.get_alert(db, actor=me.actor, message_id=message_id)
     return render(request, "alert.html", {"nav": "alerts", "a": alert_row(found)})

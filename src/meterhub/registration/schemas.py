@@ -6,16 +6,16 @@ from datetime import date
 
 from pydantic import Field
 
-from meterhub.kit.schema import Strict
+from meterhub.kit.schema import IsoDate, RequestBody, Strict
 
 
-class RegistrationIn(Strict):
+class RegistrationIn(RequestBody):
     mpxn: str = Field(description="MPAN core (13 digits) or MPRN")
     supplier: str
     network_operator: str
     shipper: str | None = Field(default=None, description="Gas only")
-    effective_from: date
-    effective_to: date | None = Field(default=None, description="Last day, inclusive")
+    effective_from: IsoDate
+    effective_to: IsoDate | None = Field(default=None, description="Last day, inclusive")
 
 
 class RegistrationOut(Strict):

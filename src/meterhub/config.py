@@ -66,12 +66,15 @@ class Settings(BaseSettings):
     )
     # E-mail (docs/mail.md): notifications are queued in the outbox whatever these say; the
     # worker sends them only when ``smtp_host`` is set.
-    smtp_host: str = Field(default="", description="SMTP server for e-mail; empty = mail stays queued")
+    smtp_host: str = Field(
+        default="", description="SMTP server for e-mail; empty = mail stays queued"
+    )
     smtp_port: int = Field(
         default=0, ge=0, le=65535, description="0 = by security: 25 none, 587 starttls, 465 ssl"
     )
     smtp_security: Literal["none", "starttls", "ssl"] = Field(
-        default="starttls", description="starttls: upgrade a plain connection; ssl: TLS from the start"
+        default="starttls",
+        description="starttls: upgrade a plain connection; ssl: TLS from the start",
     )
     smtp_username: str = Field(default="", description="SMTP login; empty = no AUTH")
     smtp_password: str = Field(default="", description="SMTP password (with smtp_username)")

@@ -205,4 +205,3 @@ def mark_all_read(session: Session, *, actor: Actor, now: datetime) -> int:
         .values(read_at=now)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-

@@ -7,7 +7,7 @@ Policy that allows no script at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote, urlencode, urlsplit
@@ -19,6 +19,7 @@ from starlette.templating import Jinja2Templates
 from meterhub.api.deps import DbSession
 from meterhub.audit.service import Actor
 from meterhub.errors import MeterhubError, NotAuthenticated, TooManyAttempts
+from meterhub.notifications import service as notifications
 from meterhub.parties.models import User
 from meterhub.parties.service import actor_for, user_by_username
 from meterhub.portal.sessions import COOKIE_NAME, SessionCookie, WebSession
@@ -53,6 +54,7 @@ class PortalUser:
     party_roles: tuple[str, ...]
     roles: tuple[tuple[str, str | None], ...]  # (user role, DUIS user ID)
     actor: Actor
+    inbox_unread: int = 0  # the number beside "Inbox" in the navigation
 
     @classmethod
     def of(cls, user: User) -> PortalUser:
@@ -93,6 +95,7 @@ def current_user(request: Request, db: DbSession, session: CurrentWebSession) ->
     if user is None or not user.active:
         raise NotAuthenticated("log in to use the portal", code="login_required")
     found = PortalUser.of(user)
+    found = replace(found, inbox_unread=notifications.unread_count(db, actor=found.actor))
     request.state.portal_user = found
     return found
 

@@ -16,6 +16,7 @@ import ssl
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -146,15 +147,19 @@ class Mailer:
         return True
 
     def wait(self, timeout: float | None = None) -> None:
+        """Until the lane's current run has ended (or ``timeout`` seconds have passed)."""
         with self._lock:
             running = self._running
         if running is not None:
-            running.result(timeout=timeout)
+            wait_for([running], timeout=timeout)
 
-    def close(self) -> None:
-        """Start no more mail; a mail in conversation with the server finishes."""
+    def close(self, *, timeout: float = 0.0) -> None:
+        """Start no more mail, and give the mail in conversation with the server up to
+        ``timeout`` seconds to finish and be recorded (one cut off is sent again later)."""
         self._closed = True
         self._executor.shutdown(wait=False, cancel_futures=True)
+        if timeout:
+            self.wait(timeout)
 
     def run(self, *, limit: int = MAILS_PER_RUN) -> MailRun:
         """Send due mail, one at a time, until none is due or ``limit`` were tried."""

@@ -140,7 +140,7 @@ class Worker:
         self._stop.set()
         self._thread.join(timeout=5)
         self.pusher.close()
-        self.mailer.close()
+        self.mailer.close(timeout=MAIL_STOP_SECONDS)
 
     def _loop(self) -> None:
         last_export = last_mail = 0.0
@@ -164,6 +164,8 @@ class Worker:
 LAKE_EXPORT_EVERY = 10.0
 #: How often the worker looks for due mail (a notification waits at most about this long).
 MAIL_EVERY = 1.0
+#: How long stopping waits for a mail the server is being sent, so it is recorded as sent.
+MAIL_STOP_SECONDS = 5.0
 
 
 def export_to_lake(settings: Settings) -> int:

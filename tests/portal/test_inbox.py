@@ -106,6 +106,14 @@ class TestInboxPage:
         session.rollback()
         assert notifications.unread_count(session, actor=user_actor(world.login_a)) == 1
 
+    def test_a_page_cursor_that_is_not_a_number_is_refused_with_a_page(
+        self, client: TestClient, world: TwoSuppliers
+    ) -> None:
+        log_in(client, world.login_a)
+        for bad in ("abc", "\u00b2", "-1"):
+            page = client.get("/portal/inbox", params={"before": bad})
+            assert page.status_code == 422 and "bad_cursor" in page.text
+
     def test_needs_a_login(self, client: TestClient) -> None:
         r = client.get("/portal/inbox", follow_redirects=False)
         assert r.status_code == 303 and "/portal/login" in r.headers["location"]

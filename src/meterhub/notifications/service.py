@@ -26,6 +26,8 @@ from meterhub.parties import service as parties
 _KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 MAX_SUBJECT = 200
 MAX_LINK = 500
+#: Ids are 64-bit: a bigger number names no entry (and SQLite could not even bind it).
+_ID_LIMIT = 2**63
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ def inbox(
     )
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
-    if before_id is not None:
+    if before_id is not None and before_id < _ID_LIMIT:  # every id is below a bigger one
         stmt = stmt.where(Notification.id < before_id)
     return session.scalars(stmt.order_by(Notification.id.desc()).limit(limit)).all()
 
@@ -170,6 +172,8 @@ def unread_count(session: Session, *, actor: Actor) -> int:
 def entry(session: Session, *, actor: Actor, notification_id: int) -> Notification:
     """One entry of the actor's own inbox; anyone else's, in any party, is a 404."""
     user_id, party_id = _own(actor)
+    if not 0 < notification_id < _ID_LIMIT:
+        raise NotFound(f"no inbox entry {notification_id}")
     found = session.scalar(
         select(Notification).where(
             Notification.id == notification_id,

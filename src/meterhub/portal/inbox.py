@@ -39,7 +39,7 @@ def inbox_page(request: Request, db: DbSession, me: CurrentUser) -> Response:
     """The inbox, newest first, ``PAGE_SIZE`` a page; ``?unread=1`` shows only unread ones."""
     unread_only = request.query_params.get("unread") == "1"
     raw_before = request.query_params.get("before", "")
-    if raw_before and not raw_before.isdigit():
+    if raw_before and not (raw_before.isascii() and raw_before.isdigit()):
         raise InvalidInput("before must be an entry number", code="bad_cursor")
     before = int(raw_before) if raw_before else None
     rows = notifications.inbox(

@@ -71,6 +71,40 @@ class Settings(BaseSettings):
     report_min_cohort: int = Field(
         default=5, ge=2, description="Fewest parties in a role before peers are broken out"
     )
+    # E-mail (docs/mail.md): notifications are queued in the outbox whatever these say; the
+    # worker sends them only when ``smtp_host`` is set.
+    smtp_host: str = Field(
+        default="", description="SMTP server for e-mail; empty = mail stays queued"
+    )
+    smtp_port: int = Field(
+        default=0, ge=0, le=65535, description="0 = by security: 25 none, 587 starttls, 465 ssl"
+    )
+    smtp_security: Literal["none", "starttls", "ssl"] = Field(
+        default="starttls",
+        description="starttls: upgrade a plain connection; ssl: TLS from the start",
+    )
+    smtp_username: str = Field(default="", description="SMTP login; empty = no AUTH")
+    smtp_password: str = Field(default="", description="SMTP password (with smtp_username)")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = Field(
+        default="meterhub <meterhub@localhost>", description="The From of every e-mail"
+    )
+    mail_portal_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The portal's address as users reach it, for links in e-mails",
+    )
+    mail_max_attempts: int = Field(default=10, ge=1, description="Tries before a mail fails")
+    mail_retry_seconds: float = Field(
+        default=60.0, gt=0, description="First retry after a failure; doubling, at most 1 h"
+    )
+    mail_stuck_seconds: float = Field(
+        default=300.0, gt=0, description="A mail sending this long (a crash) is queued again"
+    )
+
+    def smtp_port_in_use(self) -> int:
+        if self.smtp_port:
+            return self.smtp_port
+        return {"none": 25, "starttls": 587, "ssl": 465}[self.smtp_security]
 
     def resolved_secret_key(self) -> str:
         """The configured key, or one kept in ``secret_key_file`` so sessions survive restarts."""

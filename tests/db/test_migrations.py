@@ -91,7 +91,7 @@ class TestMigrations:
 
 class TestCounterMigration:
     def test_counters_stored_before_0008_keep_their_values_and_order(self, tmp_path: Path) -> None:
-        """0007 turns BIGINT counters into zero-padded digits: the numbers read back the same,
+        """0008 turns BIGINT counters into zero-padded digits: the numbers read back the same,
         and a raise compares them as numbers (10 is above 9)."""
         url = f"sqlite:///{tmp_path / 'counters.db'}"
         cfg = alembic_config(url)

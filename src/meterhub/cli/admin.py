@@ -60,6 +60,7 @@ def register(app: typer.Typer) -> None:
             ..., "--role", help="ROLE or ROLE=EUI64 (the DUIS user ID it sends as)"
         ),
         display_name: str = "",
+        email: str = typer.Option("", help="Where the user's notifications are e-mailed"),
     ) -> None:
         """Add a user to a party."""
         roles: dict[str, str | None] = {}
@@ -78,9 +79,23 @@ def register(app: typer.Typer) -> None:
                 display_name=display_name,
                 password=password,
                 roles=roles,
+                email=email or None,
                 now=utcnow(),
             )
             console.print(f"user {username.lower()} added to {owner.code}")
+
+    @user_app.command("email")
+    @friendly_errors
+    def user_email(username: str, address: str = typer.Argument("", help="Blank: none")) -> None:
+        """Set (or, with no address, clear) where a user's notifications are e-mailed."""
+        with unit_of_work() as session:
+            user = service.user_by_username(session, username)
+            if user is None:
+                raise InvalidInput(f"no user {username}", code="unknown_user")
+            service.set_user_email(
+                session, actor=Actor.system("cli"), user=user, email=address, now=utcnow()
+            )
+            console.print(f"user {user.username}: e-mail {user.email or 'none'}")
 
     @user_app.command("token")
     @friendly_errors

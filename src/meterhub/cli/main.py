@@ -57,9 +57,9 @@ def serve(
 
 
 def _register_subcommands() -> None:
-    from meterhub.cli import admin, bulk, demo, duis, lake, report, simulate
+    from meterhub.cli import admin, bulk, demo, duis, lake, mail, report, simulate
 
-    for module in (admin, bulk, demo, simulate, duis, lake, report):
+    for module in (admin, bulk, demo, simulate, duis, lake, report, mail):
         module.register(app)
 
 

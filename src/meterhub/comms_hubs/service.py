@@ -1,4 +1,5 @@
-"""Hub returns. A returned hub leaves its holder's stock: it is withdrawn and the DCC holds it."""
+"""Hub returns. A returned hub leaves its holder's stock: it is withdrawn and the DCC holds it,
+and the holder's users are told (inbox and e-mail), since the holder is charged for it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from meterhub.comms_hubs.models import HubReturn
 from meterhub.errors import InvalidInput
 from meterhub.inventory import service as inventory
 from meterhub.inventory.catalogue import StatusEvent
+from meterhub.notifications import service as notifications
+from meterhub.parties import service as parties
 
 if TYPE_CHECKING:
     from meterhub.inventory.models import Device
@@ -36,7 +39,10 @@ def record_return(
     """Return ``device`` to the DCC: charge its holder, withdraw it, pass custody to the DCC.
 
     ``kind`` is ``fault`` (8.14.3) or ``no_fault`` (8.14.4); the withdrawal is that SRV's row of
-    the inventory's workflow, so a hub already withdrawn is refused before anything is charged."""
+    the inventory's workflow, so a hub already withdrawn is refused before anything is charged.
+    The holder's users are notified in the same transaction: under SECMP0039 an RSA may return
+    a supplier's hub, and the supplier pays for it, so it learns of the return when it happens,
+    not from next month's charges."""
     assert device.owner_party_id is not None and actor.party_id is not None
     event = RETURN_EVENTS.get(kind)
     if event is None:
@@ -71,4 +77,33 @@ def record_return(
         changes={"kind": kind, "charge_pence": RETURN_CHARGE_PENCE, "request_id": request_id},
         now=now,
     )
+    _tell_holder(session, hub_return=hub_return, now=now)
     return hub_return
+
+
+def _tell_holder(session: Session, *, hub_return: HubReturn, now: datetime) -> None:
+    codes = parties.party_codes(
+        session, ids={hub_return.holder_party_id, hub_return.requested_by_party_id}
+    )
+    by = codes.get(hub_return.requested_by_party_id, "?")
+    holder = codes.get(hub_return.holder_party_id, "?")
+    what = "fault" if hub_return.kind == "fault" else "no-fault"
+    srv = "8.14.3" if hub_return.kind == "fault" else "8.14.4"
+    on_behalf = "" if by == holder else f" on behalf of {holder}"
+    lines = [
+        f"Communications Hub {hub_return.device_id} was returned to the DCC ({what} return,"
+        f" SRV {srv}) by {by}{on_behalf} at {now:%Y-%m-%d %H:%M} UTC.",
+        f"{holder} is charged £{hub_return.charge_pence / 100:.2f} for it (an explicit charge).",
+    ]
+    if hub_return.reason:
+        lines.append(f"Reason given: {hub_return.reason}")
+    if hub_return.request_id:
+        lines.append(f"RequestID: {hub_return.request_id}")
+    notifications.notify(
+        session,
+        party_id=hub_return.holder_party_id,
+        kind="hub.returned",
+        subject=f"Hub {hub_return.device_id} returned ({what}) by {by}",
+        body="\n".join(lines),
+        now=now,
+    )

@@ -1,7 +1,8 @@
 """The worker inside ``meterhub serve``: a daemon thread that sweeps every
 ``worker_interval_seconds``. Each sweep releases the device network's answers when due, holds
 stuck pushes, raises power outages and their restorations, and starts the push lanes; with
-``METERHUB_LAKE_DIR`` set it also copies finished requests into the event lake."""
+``METERHUB_LAKE_DIR`` set it also copies finished requests into the event lake, and with
+``METERHUB_SMTP_HOST`` set it starts the mail lane (``jobs/mail.py``) about once a second."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from meterhub.db.session import session_scope
 from meterhub.gateway.outages import sweep_outages
 from meterhub.gateway.pushes import hold_stuck_pushes, recover_in_doubt
 from meterhub.gateway.service import lock_for_submission, release_due
+from meterhub.jobs.mail import Mailer, Sender
 from meterhub.jobs.pushes import Clock, Poster, Pusher, http_post
 from meterhub.kit.clock import utcnow
 from meterhub.network.model import NetworkModel, NetworkProfile
@@ -111,6 +113,7 @@ class Worker:
         post: Poster = http_post,
         network: NetworkModel | None = None,
         clock: Clock = utcnow,
+        send_mail: Sender | None = None,
     ) -> None:
         self.settings = settings
         self.network = network or network_for(settings)
@@ -122,6 +125,7 @@ class Worker:
             lanes=settings.push_lanes,
             clock=clock,
         )
+        self.mailer = Mailer(settings, send=send_mail, clock=clock)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="meterhub-gateway", daemon=True)
 
@@ -136,9 +140,10 @@ class Worker:
         self._stop.set()
         self._thread.join(timeout=5)
         self.pusher.close()
+        self.mailer.close(timeout=MAIL_STOP_SECONDS)
 
     def _loop(self) -> None:
-        last_export = 0.0
+        last_export = last_mail = 0.0
         while not self._stop.is_set():
             try:
                 sweep(self.settings, pusher=self.pusher, network=self.network, now=self.clock())
@@ -147,10 +152,20 @@ class Worker:
                     export_to_lake(self.settings)
             except Exception:  # keep the worker alive; the sweep is idempotent
                 log.exception("gateway sweep failed")
+            if self.mailer.enabled and time.monotonic() - last_mail >= MAIL_EVERY:
+                last_mail = time.monotonic()
+                try:
+                    self.mailer.dispatch()
+                except Exception:  # mail waits, queued, for the next try
+                    log.exception("starting the mail lane failed")
             self._stop.wait(self.settings.worker_interval_seconds)
 
 
 LAKE_EXPORT_EVERY = 10.0
+#: How often the worker looks for due mail (a notification waits at most about this long).
+MAIL_EVERY = 1.0
+#: How long stopping waits for a mail the server is being sent, so it is recorded as sent.
+MAIL_STOP_SECONDS = 5.0
 
 
 def export_to_lake(settings: Settings) -> int:

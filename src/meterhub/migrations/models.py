@@ -12,6 +12,7 @@ from meterhub.gateway.models import (
     ServiceRequest,
 )
 from meterhub.inventory.models import Device, DeviceHistory
+from meterhub.notifications.models import Notification, OutboxMail
 from meterhub.parties.models import AgentAppointment, ApiToken, Party, PartyRole, User, UserRole
 from meterhub.portal.models import LoginThrottle, PortalSession
 from meterhub.registration.models import MeterPoint, Registration
@@ -29,7 +30,9 @@ __all__ = [
     "InstallForecast",
     "LoginThrottle",
     "MeterPoint",
+    "Notification",
     "OutboundMessage",
+    "OutboxMail",
     "Party",
     "PartyRole",
     "PortalSession",

@@ -47,6 +47,7 @@ def me(user: CurrentUser, actor: CurrentActor) -> MeOut:
     return MeOut(
         username=user.username,
         display_name=user.display_name,
+        email=user.email,
         party=party_out(user.party),
         roles=[UserRoleOut(role=r.role, duis_user_id=r.duis_user_id) for r in user.roles],
         is_operator=actor.is_operator,

@@ -49,6 +49,8 @@ class User(Base):
     party_id: Mapped[int] = mapped_column(ForeignKey("party.id"), index=True)
     username: Mapped[str] = mapped_column(String(120), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
+    #: Where the hub e-mails the user's notifications; None: the portal inbox only.
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -32,6 +32,7 @@ class UserRoleOut(Strict):
 class MeOut(Strict):
     username: str
     display_name: str
+    email: str | None = Field(description="Where your notifications are e-mailed; null: none")
     party: PartyOut
     roles: list[UserRoleOut]
     is_operator: bool

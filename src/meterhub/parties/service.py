@@ -149,9 +149,11 @@ def create_user(
     password: str | None,
     roles: dict[str, str | None],
     password_hash: str | None = None,
+    email: str | None = None,
     now: datetime,
 ) -> User:
     """``roles`` maps each role the user acts in to its DUIS user ID (EUI-64), or None.
+    ``email`` is where the user's notifications are e-mailed (None: the portal inbox only).
 
     ``password_hash`` is an argon2 hash made already, instead of ``password``: a bulk load (the
     demo estate) gives many users one password and hashes it once, as each hash takes ~0.5 s."""
@@ -171,6 +173,7 @@ def create_user(
         check_password_rules(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user {username} already exists", code="user_exists")
+    address = check_email(email) if email is not None and email.strip() else None
     held = party_roles(party)
     user_roles: list[UserRole] = []
     for role_name, duis_id in roles.items():
@@ -190,6 +193,7 @@ def create_user(
         party_id=party.id,
         username=username,
         display_name=display_name.strip() or username,
+        email=address,
         password_hash=hash_password(password) if password else password_hash,
         active=True,
         created_at=now,
@@ -248,6 +252,46 @@ def change_password(
         changes={},
         now=now,
     )
+
+
+def check_email(value: str) -> str:
+    """One mailbox, ``local@domain``, as the hub will put it in an SMTP ``RCPT TO`` and a ``To``
+    header: no spaces, no control characters (a line break would inject a header), no display
+    name, a dotted domain. The address is kept as typed, trimmed."""
+    address = value.strip()
+    local, at, domain = address.rpartition("@")
+    if (
+        not at
+        or not local
+        or len(address) > 254
+        or "." not in domain.strip(".")
+        or any(c.isspace() or ord(c) < 32 or c in '<>(),;:"[]\\' for c in address)
+        or "@" in local
+    ):
+        raise InvalidInput(f"{value!r} is not an e-mail address", code="bad_email")
+    return address
+
+
+def set_user_email(
+    session: Session, *, actor: Actor, user: User, email: str | None, now: datetime
+) -> User:
+    """Change where the user's notifications are e-mailed (None or blank: nowhere, the portal
+    inbox only). The user itself, or the hub operator."""
+    if not (actor.is_operator or actor.user_id == user.id):
+        raise NotFound(f"no user {user.username}")
+    address = check_email(email) if email is not None and email.strip() else None
+    old, user.email = user.email, address
+    if old != address:
+        record(
+            session,
+            actor=actor,
+            action="user.email_changed",
+            object_type="user",
+            object_id=user.username,
+            changes={"email": [old, address]},
+            now=now,
+        )
+    return user
 
 
 def _token_hash(token: str) -> str:
@@ -553,6 +597,31 @@ def first_active_user(session: Session, *, party_id: int, role: str) -> UserInRo
     if row is None:
         return None
     return UserInRole(id=row[0], party_id=party_id, role=role, duis_user_id=row[1])
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """An active user of a party a notification is addressed to, with its e-mail address (None
+    when it has none: the portal inbox only)."""
+
+    id: int
+    username: str
+    display_name: str
+    email: str | None
+
+
+def recipients(
+    session: Session, *, party_id: int, roles: Collection[str] | None = None
+) -> list[Recipient]:
+    """The party's active users, by id; with ``roles``, only those acting in one of them. A
+    disabled user is told nothing: it can no longer read its inbox or act on what it says."""
+    stmt = select(User.id, User.username, User.display_name, User.email).where(
+        User.party_id == party_id, User.active.is_(True)
+    )
+    if roles is not None:
+        in_role = select(UserRole.user_id).where(UserRole.role.in_(sorted(set(roles))))
+        stmt = stmt.where(User.id.in_(in_role))
+    return [Recipient(*row) for row in session.execute(stmt.order_by(User.id))]
 
 
 def usernames_by_id(session: Session, *, user_ids: Iterable[int]) -> dict[int, str]:

@@ -7,7 +7,7 @@ Policy that allows no script at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +22,7 @@ from meterhub.api.deps import SAFE_METHODS, DbSession
 from meterhub.audit.service import Actor
 from meterhub.db.session import session_scope
 from meterhub.errors import MeterhubError, NotAuthenticated, TooManyAttempts
+from meterhub.notifications import service as notifications
 from meterhub.parties.models import User
 from meterhub.parties.service import actor_for, user_by_id
 from meterhub.portal import sessions
@@ -58,6 +59,7 @@ class PortalUser:
     party_roles: tuple[str, ...]
     roles: tuple[tuple[str, str | None], ...]  # (user role, DUIS user ID)
     actor: Actor
+    inbox_unread: int = 0  # the number beside "Inbox" in the navigation
 
     @classmethod
     def of(cls, user: User) -> PortalUser:
@@ -133,6 +135,7 @@ def current_user(request: Request, db: DbSession) -> PortalUser:
     if user is None:
         raise NotAuthenticated("log in to use the portal", code="login_required")
     found = PortalUser.of(user)
+    found = replace(found, inbox_unread=notifications.unread_count(db, actor=found.actor))
     request.state.portal_user = found
     return found
 

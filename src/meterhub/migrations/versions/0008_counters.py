@@ -1,8 +1,8 @@
 """gateway: RequestID counters as 20 zero-padded digits, so every counter DUIS allows (up to
 2^64-1) is stored; a signed 64-bit integer stopped at 2^63-1
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 13:05:00.000000
 """
 

@@ -23,7 +23,7 @@ from meterhub.app import create_app
 from meterhub.config import Settings, get_settings
 from meterhub.kit.pagination import encode_cursor
 from tests.factories import make_login, make_party
-from tests.portal.conftest import log_in
+from tests.portal.conftest import csrf_from, log_in
 
 HUGE = (2**63, 2**64, 10**30)
 
@@ -107,7 +107,14 @@ def _request(client: TestClient, param: IntParam, value: int) -> Any:
         path = path.replace("{" + name + "}", str(value) if name == param.name else "x")
     if param.where == "query":
         query[param.name] = str(value)
-    body = {} if param.method in ("POST", "PUT", "PATCH") else None
+    writes = param.method in ("POST", "PUT", "PATCH")
+    if writes and path.startswith("/portal/"):
+        # A portal form carries its CSRF token, or it is refused before the id is looked at.
+        token = csrf_from(client.get("/portal/").text)
+        return client.request(
+            param.method, path, params=query, data={"csrf_token": token}, follow_redirects=False
+        )
+    body = {} if writes else None
     return client.request(param.method, path, params=query, json=body, follow_redirects=False)
 
 

@@ -74,7 +74,7 @@ class TestInboxApi:
         assert client.get("/api/v1/inbox", headers=stranger.headers).json()["items"] == []
         assert client.get(f"/api/v1/inbox/{ids[0]}", headers=me.headers).json()["read_at"] is None
 
-    def test_an_id_beyond_64_bits_is_not_found_and_a_cursor_beyond_is_the_first_page(
+    def test_an_id_beyond_64_bits_is_not_found_and_a_cursor_beyond_is_malformed(
         self, session: Session, client: TestClient
     ) -> None:
         me, _, _, _ = _world(session)
@@ -82,7 +82,7 @@ class TestInboxApi:
         assert client.get(f"/api/v1/inbox/{huge}", headers=me.headers).status_code == 404
         assert client.post(f"/api/v1/inbox/{huge}/read", headers=me.headers).status_code == 404
         page = client.get(f"/api/v1/inbox?before={huge}", headers=me.headers)
-        assert page.status_code == 200 and len(page.json()["items"]) == 3
+        assert page.status_code == 422
 
     def test_needs_a_token(self, client: TestClient) -> None:
         assert client.get("/api/v1/inbox").status_code == 401

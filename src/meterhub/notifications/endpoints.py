@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from meterhub.api.deps import CurrentActor, DbSession
+from meterhub.api.deps import CurrentActor, DbSession, RowId
 from meterhub.kit.clock import utcnow
+from meterhub.kit.pagination import MAX_SQL_INT
 from meterhub.notifications import service
 from meterhub.notifications.models import Notification
 from meterhub.notifications.schemas import InboxEntryOut, InboxPageOut, MarkedOut
@@ -25,7 +26,9 @@ def list_inbox(
     session: DbSession,
     actor: CurrentActor,
     unread: bool = Query(default=False, description="Only unread entries"),
-    before: int | None = Query(default=None, ge=1, description="Entries older than this id"),
+    before: int | None = Query(
+        default=None, ge=1, le=MAX_SQL_INT, description="Entries older than this id"
+    ),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> InboxPageOut:
     """Your inbox: what steps that concerned your party told you, newest first."""
@@ -42,12 +45,12 @@ def list_inbox(
 
 
 @router.get("/inbox/{notification_id}", response_model=InboxEntryOut)
-def get_entry(notification_id: int, session: DbSession, actor: CurrentActor) -> InboxEntryOut:
+def get_entry(notification_id: RowId, session: DbSession, actor: CurrentActor) -> InboxEntryOut:
     return entry_out(service.entry(session, actor=actor, notification_id=notification_id))
 
 
 @router.post("/inbox/{notification_id}/read", response_model=InboxEntryOut)
-def mark_read(notification_id: int, session: DbSession, actor: CurrentActor) -> InboxEntryOut:
+def mark_read(notification_id: RowId, session: DbSession, actor: CurrentActor) -> InboxEntryOut:
     """Mark one entry read (again: no change, it keeps the first time)."""
     row = service.mark_read(session, actor=actor, notification_id=notification_id, now=utcnow())
     return entry_out(row)

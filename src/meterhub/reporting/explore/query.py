@@ -82,8 +82,8 @@ def default_period(held: tuple[date, date] | None, *, today: date) -> tuple[date
     A day is complete once it is over (UTC): today's figures are still arriving, and a day after
     today (a simulated future) is not one anybody has lived, so neither ends the default period,
     and a daily chart never falls to nothing at its end for want of data. The period starts on
-    the 1st of that day's month, the way MP176 counts; in a month's first days (fewer than
-    ``MIN_DEFAULT_DAYS`` complete) it starts on the 1st of the month before, so the page opens on
+    the 1st of that day's month, the way MP176 counts; until ``MIN_DEFAULT_DAYS`` days of the
+    month are complete it starts on the 1st of the month before, so the page opens on
     a whole month and the days since, not on one day. When the cube holds no day before today,
     the period ends on the newest day it holds (there is nothing complete to show instead).
     ``held`` is the first and last day the cube holds, ``None`` for an empty cube.

@@ -154,11 +154,16 @@ class QueryMaker:
 def time_queries(reader: CubeReader, maker: QueryMaker, n: int) -> list[float]:
     for _ in range(5):  # warm-up: the OS page cache and DuckDB's metadata cache
         party, params = maker.params()
-        explore(reader, party=party, query=ExploreQuery.parse(params, latest=None), secret=SECRET)
+        explore(
+            reader,
+            party=party,
+            query=ExploreQuery.parse(params, held=None, today=date.today()),
+            secret=SECRET,
+        )
     samples = []
     for _ in range(n):
         party, params = maker.params()
-        query = ExploreQuery.parse(params, latest=None)
+        query = ExploreQuery.parse(params, held=None, today=date.today())
         began = time.perf_counter()
         explore(reader, party=party, query=query, secret=SECRET)
         samples.append(time.perf_counter() - began)

@@ -9,7 +9,8 @@
 # METERHUB_DATABASE_URL (default sqlite:///var/demo/meterhub.db; a SQLite demo database is
 # removed and made anew on every run, any other is only migrated and must be empty).
 # Every login shares one password made fresh each run; the full list, with each login's API
-# token, is in var/demo/credentials.json (mode 0600). Never expose a demo hub to a network.
+# token, is in var/demo/credentials.json (mode 0600), and var/demo/read-request.xml is a first
+# DUIS request for the supplier printed. Never expose a demo hub to a network.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,6 +22,7 @@ PORT=${PORT:-8000}
 DEMO_DIR=var/demo
 CREDENTIALS=$DEMO_DIR/credentials.json
 export METERHUB_DATABASE_URL=${METERHUB_DATABASE_URL:-sqlite:///$DEMO_DIR/meterhub.db}
+export METERHUB_SERVE_HOST=$HOST METERHUB_SERVE_PORT=$PORT
 
 if [[ -x scripts/setup.sh ]]; then
     scripts/setup.sh
@@ -39,8 +41,8 @@ fi
 "$METERHUB" db upgrade
 "$METERHUB" demo seed --devices "$DEVICES" --seed "$SEED" --credentials "$CREDENTIALS"
 
-# Last month's traffic into the event lake, its report cube, and its frozen MP176 reports, so the
-# portal's report pages have something to show (RATE requests/s, default 0.5).
+# Last month's traffic into the event lake, its report cube, and its frozen MP176 reports (CSVs
+# and PDFs), so the portal's report pages have something to show (RATE requests/s, default 0.5).
 LAKE=$DEMO_DIR/lake
 REPORTS=$DEMO_DIR/reports
 rm -rf "$LAKE" "$REPORTS"
@@ -50,37 +52,13 @@ days=$(date -u -d "$this_month -1 day" +%d)
 "$METERHUB" simulate traffic --days "$days" --start "$month-01" --rate "${RATE:-0.5}" \
     --seed "$SEED" --lake "$LAKE"
 "$METERHUB" report cube build --lake "$LAKE"
-"$METERHUB" report run --month "$month" --lake "$LAKE" --out "$REPORTS" --no-pdf  # PDFs: ~5 s a party
+"$METERHUB" report run --month "$month" --lake "$LAKE" --out "$REPORTS"  # CSVs and a PDF a party
 export METERHUB_LAKE_DIR=$LAKE METERHUB_REPORTS_DIR=$REPORTS
 
-.venv/bin/python - "$CREDENTIALS" "http://$HOST:$PORT" <<'PY'
-import json
-import sys
+# One login per kind of party, each with what it sees, and a first DUIS request to send; the
+# addresses printed are where the hub is about to listen (METERHUB_SERVE_HOST and _PORT).
+echo
+"$METERHUB" demo logins --credentials "$CREDENTIALS"
+echo
 
-logins = {c["party"]: c for c in json.load(open(sys.argv[1], encoding="utf-8"))}
-rows = []
-def first(kind, test):
-    for c in logins.values():
-        if test(c):
-            rows.append((kind, c))
-            return
-first("hub operator", lambda c: "OPERATOR" in c["roles"])
-first("big supplier", lambda c: "IS" in c["roles"])  # suppliers are listed largest first
-first("network operator", lambda c: "ED" in c["roles"])
-first("agent (RSA)", lambda c: "RSA" in c["roles"])
-password = rows[0][1]["password"]
-print()
-print(f"meterhub demo: portal {sys.argv[2]}/portal/  API {sys.argv[2]}/api/v1/docs")
-print(f"MP176 reports (last month's simulated traffic): {sys.argv[2]}/portal/reports")
-print(f"every login's password: {password}")
-print()
-print(f"  {'who':18} {'party':7} {'username':28} API token")
-for kind, c in rows:
-    print(f"  {kind:18} {c['party']:7} {c['username']:28} {c['api_token']}")
-print()
-print(f"all {len(logins)} logins (one per party): {sys.argv[1]}")
-print(f"try: curl -H 'Authorization: Bearer {rows[1][1]['api_token']}' {sys.argv[2]}/api/v1/me")
-print()
-PY
-
-exec "$METERHUB" serve --host "$HOST" --port "$PORT"
+exec "$METERHUB" serve

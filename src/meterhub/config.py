@@ -106,6 +106,29 @@ class Settings(BaseSettings):
             return self.smtp_port
         return {"none": 25, "starttls": 587, "ssl": 465}[self.smtp_security]
 
+    serve_host: str = Field(default="127.0.0.1", description="Address `meterhub serve` listens on")
+    serve_port: int = Field(
+        default=8000, ge=1, le=65535, description="Port `meterhub serve` listens on"
+    )
+    hub_url: str = Field(
+        default="",
+        description="The hub's base URL for commands that talk to it over HTTP (meterhub duis "
+        "send); empty = http://<serve_host>:<serve_port>",
+    )
+
+    def resolved_hub_url(self) -> str:
+        """``hub_url``, else the address ``meterhub serve`` listens on under these settings, so
+        a client on the same machine finds the hub on whatever port it was given. A hub
+        listening on every interface (``0.0.0.0``, ``::``) is reached through loopback."""
+        if self.hub_url:
+            return self.hub_url.rstrip("/")
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(
+            self.serve_host, self.serve_host
+        )
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.serve_port}"
+
     def resolved_secret_key(self) -> str:
         """The configured key, or one kept in ``secret_key_file`` so sessions survive restarts."""
         if self.secret_key:

@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 from meterhub.app import create_app
 from meterhub.cli import duis
 from meterhub.cli.main import app
-from meterhub.config import Settings
+from meterhub.config import Settings, get_settings
 from meterhub.inventory.models import Device
 from meterhub.network.model import NetworkModel, request_rng
 from tests.factories import (
@@ -191,6 +191,63 @@ def test_nobody_listening_is_one_line(tmp_path: Path) -> None:
     result = meterhub(str(path), "--token", "t", "--url", url)
     assert result.exit_code == 1
     assert one_line(result).startswith(f"error: cannot reach the hub at {url}")
+
+
+class TestTheHubsAddress:
+    """Without ``--url`` the command finds the hub where the settings say it listens."""
+
+    @pytest.fixture
+    def request_file(self, tmp_path: Path) -> Path:
+        path = tmp_path / "request.xml"
+        path.write_bytes(read_registers("90-B3-D5-1F-30-00-00-01", "00-DB-12-00-00-00-00-01", 1))
+        return path
+
+    @pytest.fixture(autouse=True)
+    def fresh_settings(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+        for name in ("METERHUB_HUB_URL", "METERHUB_SERVE_HOST", "METERHUB_SERVE_PORT"):
+            monkeypatch.delenv(name, raising=False)
+        get_settings.cache_clear()
+        yield
+        get_settings.cache_clear()
+
+    def test_the_serve_port_setting_is_where_it_sends(
+        self, request_file: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        port = free_port()
+        monkeypatch.setenv("METERHUB_SERVE_PORT", str(port))
+        result = meterhub(str(request_file), "--token", "t")
+        assert result.exit_code == 1
+        assert one_line(result).startswith(
+            f"error: cannot reach the hub at http://127.0.0.1:{port}"
+        )
+
+    def test_the_hub_url_setting_comes_first(
+        self, request_file: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        url = f"http://127.0.0.1:{free_port()}"
+        monkeypatch.setenv("METERHUB_SERVE_PORT", "8123")
+        monkeypatch.setenv("METERHUB_HUB_URL", url + "/")
+        result = meterhub(str(request_file), "--token", "t")
+        assert one_line(result).startswith(f"error: cannot reach the hub at {url}")
+
+    def test_a_bad_hub_url_setting_is_one_line(
+        self, request_file: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("METERHUB_HUB_URL", "hub.example:8000")
+        result = meterhub(str(request_file), "--token", "t")
+        assert one_line(result).startswith("error: bad hub URL 'hub.example:8000'")
+
+    @pytest.mark.parametrize(
+        ("host", "port", "url"),
+        [
+            ("127.0.0.1", 8000, "http://127.0.0.1:8000"),
+            ("0.0.0.0", 8080, "http://127.0.0.1:8080"),
+            ("::", 9000, "http://[::1]:9000"),
+            ("hub.example", 443, "http://hub.example:443"),
+        ],
+    )
+    def test_the_default_follows_the_serve_settings(self, host: str, port: int, url: str) -> None:
+        assert Settings(serve_host=host, serve_port=port).resolved_hub_url() == url
 
 
 def first_counter(

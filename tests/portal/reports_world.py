@@ -96,18 +96,22 @@ class ReportParties:
     login_1: Login  # ESUP1, portal
     login_2: Login  # ESUP2, portal
     api_1: Login  # ESUP1, API only
+    operator: Login  # DCC, the hub operator: portal with ``portal``, else API only
 
 
 def make_report_parties(session: Session, *, portal: bool = True) -> ReportParties:
-    world = make_world(session, suppliers=SUPPLIERS, network=NETWORK)
+    world = make_world(session, suppliers=SUPPLIERS, network=NETWORK, dcc=True)
+    assert world.dcc is not None
     parties = {p.code: p for p in world.suppliers}
     for code in GAS_SUPPLIERS:
         make_party(session, code=code, roles=("GS",))
     login_1 = make_login(session, party=parties["ESUP1"]) if portal else None
     login_2 = make_login(session, party=parties["ESUP2"]) if portal else None
     api_1 = make_api_login(session, party=parties["ESUP1"])
+    make = make_login if portal else make_api_login
+    operator = make(session, party=world.dcc)
     session.commit()
-    return ReportParties(login_1 or api_1, login_2 or api_1, api_1)
+    return ReportParties(login_1 or api_1, login_2 or api_1, api_1, operator)
 
 
 class TableCells(HTMLParser):

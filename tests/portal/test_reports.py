@@ -210,3 +210,81 @@ class TestFrozenRuns:
             for other in EVERYONE_BUT("ESUP1"):
                 for identifier in device_ids_of(other):
                     assert identifier not in body, name
+
+
+@pytest.fixture
+def operator(
+    settings: Settings, report_files: tuple[Path, Path], parties: ReportParties
+) -> Iterator[TestClient]:
+    lake, reports = report_files
+    configured = settings.model_copy(
+        update={"lake_dir": str(lake), "reports_dir": str(reports), "report_secret": SECRET}
+    )
+    with TestClient(create_app(configured)) as c:
+        log_in(c, parties.operator)
+        yield c
+
+
+class TestOperatorView:
+    """The hub operator reads any party's reports, exactly as that party sees them."""
+
+    def test_the_operator_lands_on_a_party_with_reports(self, operator: TestClient) -> None:
+        answer = operator.get("/portal/reports", follow_redirects=False)
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/portal/reports/ESUP6"  # the most requests
+        page = operator.get("/portal/reports")
+        assert "DCC has no requests" not in page.text
+        assert table_cells(page.text)["summary"][0][:2] == ["own", "ESUP6"]
+
+    def test_it_sees_exactly_what_the_party_sees_and_says_whose_view(
+        self, operator: TestClient, client: TestClient, parties: ReportParties
+    ) -> None:
+        log_in(client, parties.login_2)
+        for params in (JUNE, f"{JUNE}&model=ACME-1", f"{JUNE}&breakdown=model"):
+            as_operator = operator.get(f"/portal/reports/ESUP2?{params}")
+            assert as_operator.status_code == 200
+            assert "Viewing as ESUP2 (operator view)" in as_operator.text
+            own = client.get(f"/portal/reports/ESUP2?{params}")
+            assert "operator view" not in own.text
+            assert table_cells(as_operator.text) == table_cells(own.text)
+
+    def test_the_picker_lists_the_parties_with_reports_and_keeps_the_period(
+        self, operator: TestClient
+    ) -> None:
+        page = operator.get(f"/portal/reports/ESUP1?{JUNE}")
+        assert '<select name="party">' in page.text
+        assert '<option value="ESUP2">' in page.text
+        assert '<option value="DCC">' not in page.text  # the operator sends no requests
+        picked = operator.get(
+            "/portal/reports?party=ESUP2&from=2024-06-03&to=2024-06-09", follow_redirects=False
+        )
+        assert picked.headers["location"] == "/portal/reports/ESUP2?from=2024-06-03&to=2024-06-09"
+
+    def test_its_csvs_and_frozen_files(self, operator: TestClient) -> None:
+        table = operator.get(f"/portal/reports/ESUP2/summary.csv?{JUNE}")
+        assert table.status_code == 200 and csv_rows(table.text)[1][1] == "ESUP2"
+        runs = operator.get("/portal/reports/ESUP2/runs")
+        assert "Viewing as ESUP2 (operator view)" in runs.text
+        assert "/portal/reports/ESUP2/runs/2024-06/ESUP2-2024-06.pdf" in runs.text
+        pdf = operator.get("/portal/reports/ESUP2/runs/2024-06/ESUP2-2024-06.pdf")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+    def test_a_party_that_does_not_exist_is_a_404(self, operator: TestClient) -> None:
+        assert operator.get(f"/portal/reports/NOSUCH?{JUNE}").status_code == 404
+
+    def test_anyone_else_gets_no_picker_and_cannot_pick(self, client: TestClient) -> None:
+        page = client.get(f"/portal/reports/ESUP1?{JUNE}")
+        assert 'name="party"' not in page.text and "operator view" not in page.text
+        picked = client.get("/portal/reports?party=ESUP2", follow_redirects=False)
+        assert picked.headers["location"] == "/portal/reports/ESUP1"
+        assert client.get(f"/portal/reports/ESUP2?{JUNE}").status_code == 404
+
+
+class TestDefaultPeriod:
+    def test_the_page_opens_on_the_newest_month_held_from_its_first_day(
+        self, client: TestClient
+    ) -> None:
+        page = client.get("/portal/reports/ESUP1")
+        assert 'name="from" value="2024-06-01"' in page.text
+        assert 'name="to" value="2024-06-07"' in page.text  # the newest day the lake holds
+        assert "the month so far, up to the newest complete day" in page.text

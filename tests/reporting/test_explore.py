@@ -17,7 +17,13 @@ import pytest
 from meterhub.errors import InvalidInput
 from meterhub.lake.writer import events_glob
 from meterhub.reporting.cube import QUANTILE_ERROR_BOUND, build_cube
-from meterhub.reporting.explore import CubeReader, ExploreQuery, ExploreView, explore
+from meterhub.reporting.explore import (
+    CubeReader,
+    ExploreQuery,
+    ExploreView,
+    default_period,
+    explore,
+)
 from tests.reporting.explore_lake import (
     FIRST,
     GAS_SUPPLIERS,
@@ -29,6 +35,8 @@ from tests.reporting.explore_lake import (
 )
 
 SECRET = b"explore-test-secret"
+TODAY = date(2024, 7, 10)  # the clock every parse here is given: after the lake's June
+JUNE_HELD = (date(2024, 6, 1), date(2024, 6, 30))
 EVERYONE = [*SUPPLIERS, *GAS_SUPPLIERS, NETWORK]
 
 
@@ -50,7 +58,7 @@ def view(reader: CubeReader, party: str, **params: str) -> ExploreView:
     params.setdefault("from", FIRST)
     params.setdefault("to", LAST)
     return explore(
-        reader, party=party, query=ExploreQuery.parse(params, latest=None), secret=SECRET
+        reader, party=party, query=ExploreQuery.parse(params, held=None, today=TODAY), secret=SECRET
     )
 
 
@@ -178,7 +186,7 @@ class TestPeers:
         assert all(r["position"] is None for r in rows(v, "league"))
 
     def test_the_minimum_is_configurable(self, reader: CubeReader) -> None:
-        query = ExploreQuery.parse({"from": FIRST, "to": LAST}, latest=None)
+        query = ExploreQuery.parse({"from": FIRST, "to": LAST}, held=None, today=TODAY)
         v = explore(reader, party="GSUP1", query=query, secret=SECRET, min_cohort=4)
         assert len(rows(v, "summary", "peer")) == 3
 
@@ -258,17 +266,54 @@ class TestQuery:
     )
     def test_bad_input_is_refused_with_a_code(self, params: dict[str, str], code: str) -> None:
         with pytest.raises(InvalidInput) as caught:
-            ExploreQuery.parse(params, latest=date(2024, 6, 30))
+            ExploreQuery.parse(params, held=JUNE_HELD, today=TODAY)
         assert caught.value.code == code
 
-    def test_the_period_defaults_to_thirty_days_up_to_the_newest(self) -> None:
-        q = ExploreQuery.parse({}, latest=date(2024, 6, 30))
+    def test_the_period_defaults_to_the_newest_month_held(self) -> None:
+        q = ExploreQuery.parse({}, held=JUNE_HELD, today=TODAY)
         assert (q.first, q.last) == (date(2024, 6, 1), date(2024, 6, 30))
+
+    @pytest.mark.parametrize(
+        ("held", "today", "expected"),
+        [
+            # Days after today (a simulated future) and today itself are not complete.
+            (
+                (date(2024, 5, 1), date(2024, 6, 20)),
+                date(2024, 6, 15),
+                ("2024-06-01", "2024-06-14"),
+            ),
+            # A 31-day month whole, from its 1st (thirty days back would leave the 1st out).
+            (
+                (date(2024, 7, 1), date(2024, 7, 31)),
+                date(2024, 8, 20),
+                ("2024-07-01", "2024-07-31"),
+            ),
+            # The month's first days: the month before as well, not one day alone.
+            ((date(2024, 5, 1), date(2024, 7, 9)), date(2024, 7, 4), ("2024-06-01", "2024-07-03")),
+            ((date(2024, 5, 1), date(2024, 7, 9)), date(2024, 7, 8), ("2024-07-01", "2024-07-07")),
+            # Nothing complete held yet: up to the newest day held.
+            ((date(2024, 7, 4), date(2024, 7, 12)), date(2024, 7, 4), ("2024-07-01", "2024-07-12")),
+            # An empty cube: the month so far.
+            (None, date(2024, 7, 20), ("2024-07-01", "2024-07-19")),
+        ],
+    )
+    def test_the_default_period_ends_on_the_newest_complete_day(
+        self, held: tuple[date, date] | None, today: date, expected: tuple[str, str]
+    ) -> None:
+        q = ExploreQuery.parse({}, held=held, today=today)
+        assert (q.first.isoformat(), q.last.isoformat()) == expected
+        assert default_period(held, today=today) == (q.first, q.last)
+
+    def test_only_to_counts_back_to_its_months_start(self) -> None:
+        q = ExploreQuery.parse({"to": "2024-06-30"}, held=None, today=TODAY)
+        assert (q.first, q.last) == (date(2024, 6, 1), date(2024, 6, 30))
+        q = ExploreQuery.parse({"from": "2024-06-10"}, held=JUNE_HELD, today=TODAY)
+        assert (q.first, q.last) == (date(2024, 6, 10), date(2024, 6, 30))
 
     def test_params_ask_for_the_same_view_again(self) -> None:
         params = {"from": "2024-06-02", "to": "2024-06-09", "model": "ACME-1", "breakdown": "srv"}
-        q = ExploreQuery.parse(params, latest=None)
-        assert ExploreQuery.parse(q.params(), latest=None) == q
+        q = ExploreQuery.parse(params, held=None, today=TODAY)
+        assert ExploreQuery.parse(q.params(), held=None, today=TODAY) == q
 
 
 class TestConcurrency:

@@ -4,6 +4,7 @@ control, and the caller's own frozen files; another party's anything is a 404.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,9 @@ class TestExplore:
         view = explore(
             reader,
             party="ESUP1",
-            query=ExploreQuery.parse({**JUNE, "model": "ACME-1"}, latest=None),
+            query=ExploreQuery.parse(
+                {**JUNE, "model": "ACME-1"}, held=None, today=date(2024, 7, 1)
+            ),
             secret=SECRET.encode(),
         )
         for table_id, table in view.tables.items():
@@ -125,3 +128,45 @@ class TestRuns:
     )
     def test_anything_not_ones_own_is_a_404(self, api: TestClient, path: str) -> None:
         assert api.get(path).status_code == 404
+
+
+class TestOperator:
+    """The hub operator's token reads any party's reports, exactly as that party sees them."""
+
+    @pytest.fixture
+    def as_operator(self, api: TestClient, parties: ReportParties) -> TestClient:
+        api.headers["Authorization"] = f"Bearer {parties.operator.token}"
+        return api
+
+    @pytest.mark.parametrize("params", [JUNE, {**JUNE, "model": "ACME-1"}, {**JUNE, "role": "IS"}])
+    def test_another_partys_view_as_that_party_sees_it(
+        self, as_operator: TestClient, report_files: tuple[Path, Path], params: dict[str, str]
+    ) -> None:
+        answer = as_operator.get("/api/v1/reports/ESUP2/explore", params=params)
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["party"] == "ESUP2" and body["operator_view"] is True
+        reader = CubeReader(report_files[0] / "cube")
+        view = explore(
+            reader,
+            party="ESUP2",
+            query=ExploreQuery.parse(params, held=None, today=date(2024, 7, 1)),
+            secret=SECRET.encode(),
+        )
+        assert set(body["tables"]) == set(view.tables)
+        for table_id, table in view.tables.items():
+            rows = body["tables"][table_id]["rows"]
+            assert [r.get("party") for r in rows] == [r.get("party") for r in table.rows]
+            assert [r.get("requests") for r in rows] == [r.get("requests") for r in table.rows]
+
+    def test_its_frozen_files(self, as_operator: TestClient) -> None:
+        (run,) = as_operator.get("/api/v1/reports/ESUP2/runs").json()
+        pdf = next(f for f in run["files"] if f["name"] == "ESUP2-2024-06.pdf")
+        assert as_operator.get(pdf["url"]).content.startswith(b"%PDF")
+
+    def test_a_party_that_does_not_exist_is_a_404(self, as_operator: TestClient) -> None:
+        assert as_operator.get("/api/v1/reports/NOSUCH/explore", params=JUNE).status_code == 404
+
+    def test_a_partys_own_view_is_not_marked_as_the_operators(self, api: TestClient) -> None:
+        body = api.get("/api/v1/reports/ESUP1/explore", params=JUNE).json()
+        assert body["operator_view"] is False

@@ -4,6 +4,10 @@ It talks HTTP to ``/api/v1/duis`` with the user's API token, never to the databa
 shows is exactly what the user's own DUIS client would get (the acknowledgement, a refusal with
 its code and reason, and with ``--wait`` the device's response once it is released).
 
+The hub's address is ``--url``, else ``METERHUB_HUB_URL``, else where ``meterhub serve`` listens
+under the same settings (``METERHUB_SERVE_HOST`` and ``METERHUB_SERVE_PORT``), so one setting of
+the port serves both.
+
 Exit status: 0 acknowledged (and, with ``--wait``, answered with success), 1 the request could
 not be sent (no file, no token, bad URL, hub unreachable), 2 refused by the hub, 3 no response
 within ``--timeout``, 4 the response arrived and is a failure (E20 unable to communicate ...).
@@ -22,6 +26,7 @@ from lxml import etree
 from rich.syntax import Syntax
 
 from meterhub.cli.common import console, fail
+from meterhub.config import get_settings
 
 REFUSED = 2
 TIMED_OUT = 3
@@ -84,13 +89,13 @@ def _request(client: httpx.Client, method: str, path: str, **kwargs: Any) -> htt
         raise fail(f"{type(exc).__name__} talking to {client.base_url}: {exc}") from None
 
 
-def _check_url(url: str) -> str:
+def _check_url(url: str, source: str = "--url") -> str:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError):
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise fail(f"bad --url {url!r}: give the hub's address, e.g. http://127.0.0.1:8000")
+        raise fail(f"bad {source} {url!r}: give the hub's address, e.g. http://127.0.0.1:8000")
     return url.rstrip("/")
 
 
@@ -126,7 +131,11 @@ def _wait_for_response(client: httpx.Client, request_id: str, timeout: float) ->
 def send(
     file: Path = typer.Argument(..., help="A DUIS 5.4 Request, as XML", show_default=False),
     url: str = typer.Option(
-        "http://127.0.0.1:8000", "--url", envvar="METERHUB_URL", help="The hub's base URL"
+        "",
+        "--url",
+        help="The hub's base URL [default: METERHUB_HUB_URL, else "
+        "http://METERHUB_SERVE_HOST:METERHUB_SERVE_PORT, i.e. http://127.0.0.1:8000]",
+        show_default=False,
     ),
     token: str = typer.Option(
         "", "--token", envvar="METERHUB_TOKEN", help="Your API token", show_default=False
@@ -136,7 +145,7 @@ def send(
 ) -> None:
     """Send FILE to the hub's DUIS endpoint; show the acknowledgement (and, with --wait, the
     response). Exit 2 if refused, 3 if no response in time, 4 if the response is a failure."""
-    base = _check_url(url)
+    base = _check_url(url) if url else _check_url(get_settings().resolved_hub_url(), "hub URL")
     if not token.strip():
         raise fail("no API token: pass --token or set METERHUB_TOKEN")
     try:

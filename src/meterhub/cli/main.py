@@ -30,8 +30,12 @@ def db_upgrade(revision: str = typer.Argument("head", help="Alembic revision")) 
 
 @app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
-    port: int = typer.Option(8000, help="Port to listen on"),
+    host: str | None = typer.Option(
+        None, help="Address to listen on [default: METERHUB_SERVE_HOST, else 127.0.0.1]"
+    ),
+    port: int | None = typer.Option(
+        None, help="Port to listen on [default: METERHUB_SERVE_PORT, else 8000]"
+    ),
     workers: int = typer.Option(1, help="Worker processes"),
     gateway_worker: bool = typer.Option(
         True, help="Release device responses and push callbacks in this process"
@@ -42,6 +46,9 @@ def serve(
 
     import uvicorn
 
+    settings = get_settings()
+    host = host or settings.serve_host
+    port = port or settings.serve_port
     os.environ["METERHUB_RUN_WORKER"] = "1" if gateway_worker else "0"
     get_settings.cache_clear()
 

@@ -21,7 +21,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from queue import Full, Queue
@@ -32,6 +32,7 @@ from meterhub.audit.service import Actor, record
 from meterhub.db import bulk
 from meterhub.demo.estate import OPERATOR_CODE, Estate, RowBatch
 from meterhub.demo.forecasts import seed_forecasts
+from meterhub.demo.logins import choose_logins, first_request
 from meterhub.errors import Conflict, InvalidInput
 from meterhub.inventory import service as inventory
 from meterhub.parties import service as parties
@@ -56,12 +57,15 @@ class Credential:
     password: str
     api_token: str
     duis_user_ids: dict[str, str]
+    showcase: str | None = None  # the kind of party this login is printed as (demo/logins.py)
+    shows: str | None = None  # what it sees when it logs in
 
 
 @dataclass(frozen=True)
 class SeedResult:
     counts: dict[str, int]
     credentials: list[Credential]
+    request: bytes | None = None  # a first DUIS request for the supplier shown
 
 
 def _check_empty(session: Session) -> None:
@@ -173,6 +177,19 @@ def seed_estate(
     counts.update(parties=len(estate.parties), appointments=len(estate.appointments))
     counts["users"] = len(credentials)
     counts["forecasts"] = seed_forecasts(session, actor=actor, seed=seed, as_of=as_of, now=now)
+    shown = choose_logins(
+        session,
+        estate=estate,
+        party_ids=party_ids,
+        duis_user_ids={c.party: c.duis_user_ids for c in credentials},
+    )
+    by_party = {s.party: s for s in shown}
+    credentials = [
+        replace(c, showcase=by_party[c.party].kind, shows=by_party[c.party].shows)
+        if c.party in by_party
+        else c
+        for c in credentials
+    ]
     record(
         session,
         actor=actor,
@@ -183,7 +200,7 @@ def seed_estate(
         now=now,
     )
     session.flush()
-    return SeedResult(counts=counts, credentials=credentials)
+    return SeedResult(counts=counts, credentials=credentials, request=first_request(shown))
 
 
 def _in_background(batches: Iterator[RowBatch], depth: int = 3) -> Iterator[RowBatch]:

@@ -5,6 +5,11 @@ link and works without JavaScript): a period, the user role, a filter per dimens
 dimension to break down by. Charts are inline SVG drawn here (``portal/charts.py``); every table
 has a CSV download holding exactly the rows and cells the page shows. The party in the path must
 be the logged-in user's own: any other is a 404, like any other party's object.
+
+The hub operator is the exception: it reads any party's pages, picked from a list of the parties
+the cube holds, and sees exactly what that party sees (its own figures named, the industry and
+anonymised peers under the same disclosure control, peers labelled as that party's labels), under
+a banner saying whose view it is.
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from meterhub.api.deps import DbSession
 from meterhub.config import Settings
 from meterhub.errors import NotFound
+from meterhub.kit.clock import today
 from meterhub.kit.spreadsheet import spreadsheet_safe
+from meterhub.parties import service as parties
 from meterhub.portal.charts import (
     INDUSTRY_COLOUR,
     OWN_COLOUR,
@@ -37,6 +45,8 @@ from meterhub.reporting.explore import (
     BREAKDOWNS,
     FILTER_TITLES,
     FILTERS,
+    MIN_DEFAULT_DAYS,
+    CubeReader,
     ExploreQuery,
     ExploreView,
     Table,
@@ -50,11 +60,22 @@ router = APIRouter()
 REPORTS_PATH = "/portal/reports"
 
 
-def own_party(party: str, me: PortalUser) -> str:
-    """The party in the path, if it is the caller's own; anything else does not exist."""
-    if party != me.party_code:
-        raise NotFound("there is no such report")
-    return party
+def party_shown(db: DbSession, party: str, me: PortalUser) -> str:
+    """The party in the path, if the caller may read its reports: its own, or any party for the
+    hub operator. Anything else does not exist."""
+    try:
+        return parties.visible_party(db, actor=me.actor, code=party).code
+    except NotFound:
+        raise NotFound("there is no such report") from None
+
+
+def picker(db: DbSession, me: PortalUser, reader: CubeReader | None) -> list[tuple[str, str]]:
+    """For the hub operator, the parties it can view the reports of (code, name), the busiest
+    first: those the cube holds requests or alerts of. Nobody else picks a party."""
+    if not me.actor.is_operator or reader is None:
+        return []
+    names = {p.code: p.name for p in parties.list_parties(db, actor=me.actor)}
+    return [(code, names[code]) for code in reader.current().parties() if code in names]
 
 
 def view_for(request: Request, party: str) -> ExploreView | None:
@@ -62,8 +83,7 @@ def view_for(request: Request, party: str) -> ExploreView | None:
     reader = reader_for(settings)
     if reader is None:
         return None
-    available = reader.available()
-    query = ExploreQuery.parse(request.query_params, latest=available[1] if available else None)
+    query = ExploreQuery.parse(request.query_params, held=reader.available(), today=today())
     return explore(
         reader,
         party=party,
@@ -112,15 +132,27 @@ def charts(view: ExploreView) -> dict[str, Any]:
 
 
 @router.get("/reports")
-def reports_home(me: CurrentUser) -> Response:
-    """The caller's own report page."""
-    return RedirectResponse(f"{REPORTS_PATH}/{me.party_code}", status_code=303)
+def reports_home(
+    request: Request, db: DbSession, me: CurrentUser, party: str | None = None
+) -> Response:
+    """The caller's own report page. The hub operator, which sends no requests of its own, goes
+    to the party it picked (``?party=``, keeping the period), else the busiest the cube holds."""
+    target = me.party_code
+    keep = {k: v for k, v in request.query_params.items() if k in ("from", "to") and v}
+    if me.actor.is_operator:
+        held = [code for code, _ in picker(db, me, reader_for(request.app.state.settings))]
+        if party:
+            target = party_shown(db, party, me)
+        elif held and me.party_code not in held:
+            target = held[0]
+    suffix = f"?{urlencode(keep)}" if keep else ""
+    return RedirectResponse(f"{REPORTS_PATH}/{target}{suffix}", status_code=303)
 
 
 @router.get("/reports/{party}")
-def report_page(party: str, request: Request, me: CurrentUser) -> Response:
+def report_page(party: str, request: Request, db: DbSession, me: CurrentUser) -> Response:
     """The party's performance under the chosen period and filters, against the industry."""
-    own_party(party, me)
+    party = party_shown(db, party, me)
     view = view_for(request, party)
     settings: Settings = request.app.state.settings
     base = f"{REPORTS_PATH}/{party}"
@@ -139,6 +171,9 @@ def report_page(party: str, request: Request, me: CurrentUser) -> Response:
             "base": base,
             "query_string": query_string,
             "has_runs": bool(settings.reports_dir),
+            "operator_view": party != me.party_code,
+            "picker": picker(db, me, reader_for(settings)),
+            "min_default_days": MIN_DEFAULT_DAYS,
         },
     )
 
@@ -153,9 +188,11 @@ def csv_bytes(table: Table) -> bytes:
 
 
 @router.get("/reports/{party}/{table_id}.csv")
-def report_csv(party: str, table_id: str, request: Request, me: CurrentUser) -> Response:
+def report_csv(
+    party: str, table_id: str, request: Request, db: DbSession, me: CurrentUser
+) -> Response:
     """One table of the page, under the same query string, exactly as shown."""
-    own_party(party, me)
+    party = party_shown(db, party, me)
     view = view_for(request, party)
     table = view.tables.get(table_id) if view else None
     if view is None or table is None:
@@ -173,9 +210,9 @@ def reports_dir(request: Request) -> Path | None:
 
 
 @router.get("/reports/{party}/runs")
-def runs_page(party: str, request: Request, me: CurrentUser) -> Response:
+def runs_page(party: str, request: Request, db: DbSession, me: CurrentUser) -> Response:
     """The party's frozen monthly reports, each file downloadable."""
-    own_party(party, me)
+    party = party_shown(db, party, me)
     return render(
         request,
         "reports_runs.html",
@@ -185,14 +222,17 @@ def runs_page(party: str, request: Request, me: CurrentUser) -> Response:
             "runs": archive.runs_of(reports_dir(request), party),
             "configured": reports_dir(request) is not None,
             "base": f"{REPORTS_PATH}/{party}",
+            "operator_view": party != me.party_code,
         },
     )
 
 
 @router.get("/reports/{party}/runs/{month}/{name}")
-def run_download(party: str, month: str, name: str, request: Request, me: CurrentUser) -> Response:
-    """One file of the party's own frozen report; anyone else's is a 404."""
-    own_party(party, me)
+def run_download(
+    party: str, month: str, name: str, request: Request, db: DbSession, me: CurrentUser
+) -> Response:
+    """One file of the party's own frozen report; anyone else's is a 404 (but the operator's)."""
+    party = party_shown(db, party, me)
     path, media_type = archive.run_file(reports_dir(request), party, month, name)
     headers = dict(SECURITY_HEADERS)
     return FileResponse(path, media_type=media_type, filename=name, headers=headers)

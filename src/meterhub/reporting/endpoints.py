@@ -1,7 +1,9 @@
 """``/api/v1/reports/{party}``: the caller's MP176 reports as JSON, and its frozen monthly files.
 
 The same call as the portal's report pages (``reporting.explore.explore``), under the same
-disclosure control. ``{party}`` must be the caller's own party code: any other is a 404.
+disclosure control. ``{party}`` must be the caller's own party code: any other is a 404. The hub
+operator reads any party's reports, exactly as that party sees them (``operator_view`` is true
+in the answer).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import FileResponse
 
-from meterhub.api.deps import CurrentUser
+from meterhub.api.deps import CurrentUser, DbSession
 from meterhub.config import Settings
 from meterhub.errors import NotFound
+from meterhub.kit.clock import today
+from meterhub.parties import service as parties
 from meterhub.parties.models import User
 from meterhub.reporting import archive
 from meterhub.reporting.explore import (
@@ -37,18 +41,26 @@ from meterhub.reporting.schemas import (
 router = APIRouter(tags=["reports"])
 
 
-def own_party(party: str, user: User) -> str:
-    if party != user.party.code:
-        raise NotFound("there is no such report")
-    return party
+def party_shown(db: DbSession, party: str, user: User) -> str:
+    """The party whose reports are asked for, if the caller may read them: its own, or any
+    party for the hub operator. Anything else does not exist."""
+    actor = parties.actor_for(user, "api")
+    try:
+        return parties.visible_party(db, actor=actor, code=party).code
+    except NotFound:
+        raise NotFound("there is no such report") from None
 
 
 def explore_params(
     first: Annotated[
-        str | None, Query(alias="from", description="First day, YYYY-MM-DD (UTC)")
+        str | None,
+        Query(
+            alias="from", description="First day, YYYY-MM-DD (UTC); default the 1st of the month"
+        ),
     ] = None,
     last: Annotated[
-        str | None, Query(alias="to", description="Last day, YYYY-MM-DD; default the newest")
+        str | None,
+        Query(alias="to", description="Last day, YYYY-MM-DD; default the newest complete day held"),
     ] = None,
     role: Annotated[str | None, Query(description="User role; default the first acted in")] = None,
     process: Annotated[str | None, Query(description="MP176 business process")] = None,
@@ -88,10 +100,11 @@ def _cell(value: Any) -> str | int | float | None:
     return str(value)
 
 
-def explore_out(view: ExploreView) -> ExploreOut:
+def explore_out(view: ExploreView, *, operator_view: bool = False) -> ExploreOut:
     q = view.query
     return ExploreOut(
         party=view.party,
+        operator_view=operator_view,
         role=view.role,
         roles=list(view.roles),
         period=PeriodOut(first=q.first, last=q.last),
@@ -121,18 +134,21 @@ def explore_out(view: ExploreView) -> ExploreOut:
 def explore_report(
     party: str,
     request: Request,
+    db: DbSession,
     user: CurrentUser,
     params: Annotated[dict[str, str], Depends(explore_params)],
 ) -> ExploreOut:
     """The caller's performance over any period and filter, against the industry for its role
-    and anonymised peers (only when at least the minimum cohort of parties is present)."""
-    own_party(party, user)
+    and anonymised peers (only when at least the minimum cohort of parties is present).
+
+    Without ``from`` and ``to`` the period is the month so far up to the newest complete day
+    the cube holds (in a month's first days, from the start of the month before)."""
+    party = party_shown(db, party, user)
     settings: Settings = request.app.state.settings
     reader = reader_for(settings)
     if reader is None:
         raise NotFound("this hub has no report data configured", code="no_report_data")
-    available = reader.available()
-    query = ExploreQuery.parse(params, latest=available[1] if available else None)
+    query = ExploreQuery.parse(params, held=reader.available(), today=today())
     view = explore(
         reader,
         party=party,
@@ -140,7 +156,7 @@ def explore_report(
         secret=label_secret(settings),
         min_cohort=settings.report_min_cohort,
     )
-    return explore_out(view)
+    return explore_out(view, operator_view=party != user.party.code)
 
 
 def _reports_dir(request: Request) -> Path | None:
@@ -149,9 +165,9 @@ def _reports_dir(request: Request) -> Path | None:
 
 
 @router.get("/reports/{party}/runs", response_model=list[FrozenRunOut])
-def list_runs(party: str, request: Request, user: CurrentUser) -> list[FrozenRunOut]:
+def list_runs(party: str, request: Request, db: DbSession, user: CurrentUser) -> list[FrozenRunOut]:
     """The caller's frozen monthly reports, newest first, with a download URL per file."""
-    own_party(party, user)
+    party = party_shown(db, party, user)
     return [
         FrozenRunOut(
             month=run.month,
@@ -179,9 +195,9 @@ def list_runs(party: str, request: Request, user: CurrentUser) -> list[FrozenRun
     responses={200: {"content": {"text/csv": {}, "application/pdf": {}}}},
 )
 def download_run_file(
-    party: str, month: str, name: str, request: Request, user: CurrentUser
+    party: str, month: str, name: str, request: Request, db: DbSession, user: CurrentUser
 ) -> FileResponse:
     """One file of the caller's own frozen report (CSV, manifest or PDF)."""
-    own_party(party, user)
+    party = party_shown(db, party, user)
     path, media_type = archive.run_file(_reports_dir(request), party, month, name)
     return FileResponse(path, media_type=media_type, filename=name)

@@ -30,6 +30,11 @@ class PeriodOut(BaseModel):
 
 class ExploreOut(BaseModel):
     party: str
+    operator_view: bool = Field(
+        default=False,
+        description="True when the hub operator reads another party's view, exactly as that "
+        "party sees it",
+    )
     role: str | None = Field(description="The user role compared; null when the party has none")
     roles: list[str] = Field(description="Roles the party acted in during the period")
     period: PeriodOut

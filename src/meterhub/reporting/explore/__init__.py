@@ -44,11 +44,12 @@ from meterhub.reporting.explore.query import (
     ALERT_FILTERS,
     BREAKDOWNS,
     CHOICES,
-    DEFAULT_DAYS,
     FILTER_TITLES,
     FILTERS,
     MAX_DAYS,
+    MIN_DEFAULT_DAYS,
     ExploreQuery,
+    default_period,
 )
 from meterhub.reporting.explore.tables import TABLE_IDS, Column, Table, display
 from meterhub.reporting.explore.view import ExploreView, explore, label_secret
@@ -57,10 +58,10 @@ __all__ = [
     "ALERT_FILTERS",
     "BREAKDOWNS",
     "CHOICES",
-    "DEFAULT_DAYS",
     "FILTERS",
     "FILTER_TITLES",
     "MAX_DAYS",
+    "MIN_DEFAULT_DAYS",
     "ROLLUPS",
     "TABLE_IDS",
     "Column",
@@ -70,6 +71,7 @@ __all__ = [
     "ExploreView",
     "Table",
     "cube_dir_of",
+    "default_period",
     "display",
     "explore",
     "label_secret",

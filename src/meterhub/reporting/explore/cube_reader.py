@@ -126,6 +126,24 @@ class CubeSnapshot:
     def available(self) -> tuple[date, date] | None:
         return (self.days[0], self.days[-1]) if self.days else None
 
+    def parties(self) -> list[str]:
+        """Every party with requests or alerts on any day the cube holds: the busiest (most
+        requests) first, then by code."""
+        if not self.has("pop"):
+            return []
+        counted = (
+            "LEFT JOIN (SELECT party, sum(requests) AS n FROM req_by_type GROUP BY party) "
+            "USING (party)"
+            if self.has("req_by_type")
+            else ""
+        )
+        n = "coalesce(n, 0)" if counted else "0"
+        found = self.rows(
+            f"SELECT party FROM (SELECT DISTINCT party FROM pop WHERE party IS NOT NULL) {counted} "
+            f"ORDER BY {n} DESC, party"
+        )
+        return [str(r["party"]) for r in found]
+
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         if self.db is None:
             return []

@@ -54,7 +54,9 @@ BREAKDOWNS: Final = (
     "srv",
 )
 MAX_DAYS: Final = 366
-DEFAULT_DAYS: Final = 30
+#: Fewer complete days than this in the month so far, and the default period reaches back to
+#: the start of the previous month as well (see :func:`default_period`).
+MIN_DEFAULT_DAYS: Final = 7
 _SRV = re.compile(r"^\d{1,2}(\.\d{1,2}){1,2}$")
 _FREE_TEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+\-/]{0,63}$")
 
@@ -72,6 +74,30 @@ CHOICES: Final[dict[str, tuple[str, ...]]] = {
     "smets_version": SMETS_VERSIONS,
     "csp_region": tuple(r.value for r in CspRegion),
 }
+
+
+def default_period(held: tuple[date, date] | None, *, today: date) -> tuple[date, date]:
+    """The period a report opens on: the month so far, up to the newest complete day held.
+
+    A day is complete once it is over (UTC): today's figures are still arriving, and a day after
+    today (a simulated future) is not one anybody has lived, so neither ends the default period,
+    and a daily chart never falls to nothing at its end for want of data. The period starts on
+    the 1st of that day's month, the way MP176 counts; until ``MIN_DEFAULT_DAYS`` days of the
+    month are complete it starts on the 1st of the month before, so the page opens on
+    a whole month and the days since, not on one day. When the cube holds no day before today,
+    the period ends on the newest day it holds (there is nothing complete to show instead).
+    ``held`` is the first and last day the cube holds, ``None`` for an empty cube.
+    """
+    yesterday = today - timedelta(days=1)
+    if held is None:
+        last = yesterday
+    else:
+        oldest, newest = held
+        last = min(newest, yesterday) if oldest <= yesterday else newest
+    first = last.replace(day=1)
+    if (last - first).days + 1 < MIN_DEFAULT_DAYS:
+        first = (first - timedelta(days=1)).replace(day=1)
+    return first, last
 
 
 @dataclass(frozen=True)
@@ -105,9 +131,12 @@ class ExploreQuery:
         return out
 
     @classmethod
-    def parse(cls, params: Mapping[str, str], *, latest: date | None) -> ExploreQuery:
-        """Read and check a query string; the period defaults to the last 30 days up to
-        ``latest`` (the newest day the cube holds)."""
+    def parse(
+        cls, params: Mapping[str, str], *, held: tuple[date, date] | None, today: date
+    ) -> ExploreQuery:
+        """Read and check a query string. Without dates the period is
+        :func:`default_period` of the days the cube holds (``held``) as of ``today``; with only
+        ``to``, the same rule counted back from that day."""
 
         def text(name: str) -> str:
             return (params.get(name) or "").strip()
@@ -123,11 +152,15 @@ class ExploreQuery:
                     f"{name} must be a date, YYYY-MM-DD", code=f"bad_{name}_date"
                 ) from None
 
-        last = day("to") or latest or date.today()
+        to = day("to")
         try:
-            first = day("from") or last - timedelta(days=DEFAULT_DAYS - 1)
-        except OverflowError:  # 'to' within the first days of year 1
+            if to is None:
+                default_first, last = default_period(held, today=today)
+            else:
+                default_first, last = default_period((to, to), today=to + timedelta(days=1))
+        except (OverflowError, ValueError):  # 'to' within the first days of year 1
             raise InvalidInput("'to' is before any day reports hold", code="bad_period") from None
+        first = day("from") or default_first
         if first > last:
             raise InvalidInput("'from' is after 'to'", code="bad_period")
         if (last - first).days + 1 > MAX_DAYS:

@@ -1,14 +1,18 @@
 """The worker inside ``meterhub serve``: a daemon thread that sweeps every
 ``worker_interval_seconds``. Each sweep releases the device network's answers when due, holds
 stuck pushes, raises power outages and their restorations, and starts the push lanes; with
-``METERHUB_LAKE_DIR`` set it also copies finished requests into the event lake."""
+``METERHUB_LAKE_DIR`` set it also copies finished requests into the event lake, and brings the
+report cube up to date for the days it wrote to, so live traffic reaches the report pages
+without anyone running ``meterhub report cube build``."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from meterhub.config import Settings
 from meterhub.db.session import session_scope
@@ -17,7 +21,11 @@ from meterhub.gateway.pushes import hold_stuck_pushes, recover_in_doubt
 from meterhub.gateway.service import lock_for_submission, release_due
 from meterhub.jobs.pushes import Clock, Poster, Pusher, http_post
 from meterhub.kit.clock import utcnow
+from meterhub.lake.export import export_pending
+from meterhub.lake.writer import EventLakeWriter
 from meterhub.network.model import NetworkModel, NetworkProfile
+from meterhub.reporting.cube import CubeBuild, build_cube
+from meterhub.reporting.explore import cube_dir_of, reader_for
 
 log = logging.getLogger(__name__)
 
@@ -138,35 +146,70 @@ class Worker:
         self.pusher.close()
 
     def _loop(self) -> None:
-        last_export = 0.0
+        last_export = last_cube = -float("inf")
+        touched: set[date] = set()  # days exported to and not yet in the cube
         while not self._stop.is_set():
             try:
                 sweep(self.settings, pusher=self.pusher, network=self.network, now=self.clock())
                 if self.settings.lake_dir and time.monotonic() - last_export >= LAKE_EXPORT_EVERY:
                     last_export = time.monotonic()
-                    export_to_lake(self.settings)
+                    touched |= export_to_lake(self.settings).days
+                every = self.settings.cube_update_seconds
+                if touched and time.monotonic() - last_cube >= every:
+                    last_cube = time.monotonic()
+                    days, touched = touched, set()
+                    try:
+                        update_cube(self.settings, days=days)
+                    except Exception:
+                        touched |= days  # tried again next time
+                        raise
             except Exception:  # keep the worker alive; the sweep is idempotent
                 log.exception("gateway sweep failed")
             self._stop.wait(self.settings.worker_interval_seconds)
 
 
 LAKE_EXPORT_EVERY = 10.0
+#: DuckDB threads of the worker's cube update: it runs beside the server's requests.
+CUBE_UPDATE_THREADS = 1
 
 
-def export_to_lake(settings: Settings) -> int:
+@dataclass(frozen=True)
+class LakeExport:
+    """What one export did: requests and alerts exported, and the days of the lake it wrote."""
+
+    exported: int
+    days: frozenset[date]
+
+
+def _day_of(path: Path) -> date:
+    return date.fromisoformat(path.parent.name.removeprefix("day="))
+
+
+def export_to_lake(settings: Settings) -> LakeExport:
     """Copy every finished request, and every alert no request raised, not yet in the event
-    lake (``settings.lake_dir``). Returns how many requests and alerts were exported."""
-    from pathlib import Path
-
-    from meterhub.lake.export import export_pending
-    from meterhub.lake.writer import EventLakeWriter
-
+    lake (``settings.lake_dir``)."""
     writer = EventLakeWriter(Path(settings.lake_dir))
     exported = 0
+    days: set[date] = set()
     while True:
         with session_scope(settings.database_url) as session:
             lock_for_submission(session)
             result = export_pending(session, writer=writer, now=utcnow())
         exported += result.requests + result.alerts
+        days.update(_day_of(f) for f in result.files)
         if result.requests == 0 and result.alerts == 0:
-            return exported
+            return LakeExport(exported=exported, days=frozenset(days))
+
+
+def update_cube(settings: Settings, *, days: set[date] | frozenset[date]) -> CubeBuild:
+    """Rebuild the report cube's files of ``days`` (the days an export wrote to), and no other
+    day's, then have this process's report reader load the new cube in the background: pages
+    go on being served from the previous load until the new one is in."""
+    cube = cube_dir_of(settings)
+    result = build_cube(Path(settings.lake_dir), cube=cube, days=days, threads=CUBE_UPDATE_THREADS)
+    if result.built or result.removed:
+        log.info("report cube: rebuilt %s", ", ".join(d.isoformat() for d in result.built))
+        reader = reader_for(settings)
+        if reader is not None:
+            reader.refresh(wait=False)
+    return result

@@ -84,7 +84,7 @@ def charts(view: ExploreView) -> dict[str, Any]:
             lines.append(
                 Line("Industry", INDUSTRY_COLOUR, [rate.get((d, "industry")) for d in days])
             )
-        out["daily"] = line_chart("Daily success rate (%)", days, lines)
+        out["daily"] = line_chart("Daily success rate (%), you against the industry", days, lines)
     rtt = view.tables.get("rtt")
     if rtt and rtt.rows:
         buckets = sorted({r["from_ms"] for r in rtt.rows})
@@ -95,9 +95,7 @@ def charts(view: ExploreView) -> dict[str, Any]:
                 ("Industry", INDUSTRY_COLOUR, [share.get((b, "industry"), 0.0) for b in buckets])
             )
         out["rtt"] = histogram_chart(
-            "RTT of successful responses: share per bucket (%)",
-            [f"{b:.0f} ms" for b in buckets],
-            series,
+            "RTT of successful responses: share of responses per bucket (%)", buckets, series
         )
     summary = view.tables.get("summary")
     if summary and summary.rows:
@@ -107,7 +105,7 @@ def charts(view: ExploreView) -> dict[str, Any]:
             for r in summary.rows
             if r["success_rate"] is not None
         ]
-        out["peers"] = bar_chart("Success rate (%)", bars)
+        out["peers"] = bar_chart("Success rate (%): you, the industry and peers", bars)
     return out
 
 

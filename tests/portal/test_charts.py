@@ -85,9 +85,14 @@ class TestRttHistogram:
             "RTT", edges, [("ESUP1", OWN_COLOUR, [100 / len(edges)] * len(edges))]
         )
         shown = texts(chart)
-        assert [
-            t for t in shown if t.endswith(" ms") or t.endswith(" s")
-        ] == ["100 ms", "200 ms", "400 ms", "800 ms", "1.6 s", "3.2 s"]
+        assert [t for t in shown if t.endswith(" ms") or t.endswith(" s")] == [
+            "100 ms",
+            "200 ms",
+            "400 ms",
+            "800 ms",
+            "1.6 s",
+            "3.2 s",
+        ]
         assert "Share of responses (%)" in shown
         assert any(t.startswith("RTT") for t in shown)
         assert min(percent_ticks(chart)) == 0

@@ -97,6 +97,13 @@ class TestRttHistogram:
         assert any(t.startswith("RTT") for t in shown)
         assert min(percent_ticks(chart)) == 0
 
+    def test_a_few_buckets_are_each_labelled(self) -> None:
+        edges = list(RTT_EDGES_MS[10:16])
+        chart = histogram_chart("RTT", edges, [("ESUP1", OWN_COLOUR, [10.0] * len(edges))])
+        shown = [t for t in texts(chart) if t.endswith((" ms", " s"))]
+        assert shown == [duration_label(e) for e in edges]
+        assert shown[0] == "566 ms" and len(shown) == 6
+
     def test_durations_read_as_people_say_them(self) -> None:
         assert [duration_label(ms) for ms in (0, 141.4, 1414.2, 22627.4)] == [
             "0 ms",

@@ -240,19 +240,22 @@ def duration_label(ms: float) -> str:
 
 
 def labelled_edges(edges_ms: Sequence[float], *, most: int) -> list[int]:
-    """Which bucket edges to label: the doublings (100, 200, 400 ms, ...), or every second or
-    fourth doubling when there are more than ``most``; evenly spaced edges otherwise."""
-    doublings = [
-        i
-        for i, e in enumerate(edges_ms)
-        if e > 0 and abs(math.log2(e / 100) - round(math.log2(e / 100))) < 1e-6
-    ]
-    if len(doublings) < 2:
+    """Which bucket edges to label, at most ``most``: every bucket if they fit, else every
+    second (100, 141, 200 ms, ...), every doubling (100, 200, 400 ms, ...), or every second or
+    fourth doubling; evenly spaced edges if these are not the cube's buckets."""
+    quarters: list[tuple[int, int]] = []
+    for i, e in enumerate(edges_ms):
+        if e > 0:
+            q = 4 * math.log2(e / 100)
+            if abs(q - round(q)) < 1e-6:
+                quarters.append((i, round(q)))
+    if len(quarters) < len([e for e in edges_ms if e > 0]):
         return list(range(0, len(edges_ms), label_every(len(edges_ms), most=most)))
-    every = 1
-    while math.ceil(len(doublings) / every) > most:
-        every *= 2
-    return doublings[::every]
+    for stride in (1, 2, 4, 8, 16, 32):
+        chosen = [i for i, q in quarters if q % stride == 0]
+        if len(chosen) <= most:
+            return chosen
+    return chosen
 
 
 def histogram_chart(

@@ -2,7 +2,10 @@
 
 The page is a GET form over ``reporting.explore.explore`` (so every view is a bookmarkable
 link and works without JavaScript): a period, the user role, a filter per dimension and the
-dimension to break down by. Charts are inline SVG drawn here (``portal/charts.py``); every table
+dimension to break down by. Its tables are split into sections a person moves between by
+plain links that keep the filters (``?section=``): business processes (the summary, the charts,
+day by day, the breakdown, RTT and failures), league tables, alerts, and the inventory reports
+(month-end snapshots, so they come with the frozen monthly runs). Charts are inline SVG drawn here (``portal/charts.py``); every table
 has a CSV download holding exactly the rows and cells the page shows. The party in the path must
 be the logged-in user's own: any other is a 404, like any other party's object.
 """
@@ -48,6 +51,24 @@ from meterhub.reporting.explore import (
 router = APIRouter()
 
 REPORTS_PATH = "/portal/reports"
+
+#: The page's sections: name, heading, and the tables each shows (in the view's order).
+SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "process": ("Business processes", ("summary", "daily", "breakdown", "rtt", "failures")),
+    "league": ("League tables", ("league",)),
+    "alerts": ("Alerts", ("alerts",)),
+    "inventory": ("Inventory", ()),
+}
+DEFAULT_SECTION = "process"
+INVENTORY_PREFIX = "inventory."
+
+
+def section_of(request: Request) -> str:
+    """The section asked for; one that does not exist is a 404, like any unknown page."""
+    section = request.query_params.get("section") or DEFAULT_SECTION
+    if section not in SECTIONS:
+        raise NotFound("there is no such section of the report")
+    return section
 
 
 def own_party(party: str, me: PortalUser) -> str:
@@ -119,10 +140,12 @@ def reports_home(me: CurrentUser) -> Response:
 def report_page(party: str, request: Request, me: CurrentUser) -> Response:
     """The party's performance under the chosen period and filters, against the industry."""
     own_party(party, me)
+    section = section_of(request)
     view = view_for(request, party)
     settings: Settings = request.app.state.settings
     base = f"{REPORTS_PATH}/{party}"
     query_string = urlencode(view.query.params()) if view else ""
+    shown = SECTIONS[section][1]
     return render(
         request,
         "reports.html",
@@ -130,7 +153,11 @@ def report_page(party: str, request: Request, me: CurrentUser) -> Response:
             "nav": "reports",
             "party": party,
             "view": view,
-            "charts": charts(view) if view and view.has_data else {},
+            "section": section,
+            "sections": {name: title for name, (title, _) in SECTIONS.items()},
+            "tables": [t for t in view.tables.values() if t.id in shown] if view else [],
+            "inventory": inventory_files(request, party) if section == "inventory" else [],
+            "charts": charts(view) if view and view.has_data and section == "process" else {},
             "filters": FILTERS,
             "filter_titles": FILTER_TITLES,
             "breakdowns": BREAKDOWNS,
@@ -168,6 +195,16 @@ def report_csv(party: str, table_id: str, request: Request, me: CurrentUser) -> 
 def reports_dir(request: Request) -> Path | None:
     settings: Settings = request.app.state.settings
     return Path(settings.reports_dir) if settings.reports_dir else None
+
+
+def inventory_files(request: Request, party: str) -> list[tuple[str, archive.FrozenFile]]:
+    """(month, file) of every inventory report in the party's frozen months, newest first."""
+    return [
+        (run.month, f)
+        for run in archive.runs_of(reports_dir(request), party)
+        for f in run.files
+        if f.name.startswith(INVENTORY_PREFIX)
+    ]
 
 
 @router.get("/reports/{party}/runs")

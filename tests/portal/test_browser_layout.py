@@ -12,6 +12,7 @@ at."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -61,8 +62,9 @@ OVERFLOWING = """() => {
     const box = el.getBoundingClientRect();
     if (box.width === 0 && box.height === 0) continue;
     if (box.right > width + 0.5 && !inside(el)) {
+      const cls = typeof el.className === 'string' ? el.className : '';
       const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-        (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '');
+        (cls ? '.' + cls.split(' ').join('.') : '');
       out.push(name + ' right=' + Math.round(box.right));
     }
   }
@@ -70,7 +72,8 @@ OVERFLOWING = """() => {
   for (const el of document.body.querySelectorAll('*')) {
     const s = getComputedStyle(el);
     if (s.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 1) {
-      clipped.push(el.tagName.toLowerCase() + '.' + el.className + ' ' + el.scrollWidth + '>' + el.clientWidth);
+      clipped.push(el.tagName.toLowerCase() + '.' + el.className + ' ' +
+        el.scrollWidth + '>' + el.clientWidth);
     }
   }
   return {scroll: document.scrollingElement.scrollWidth, inner: window.innerWidth,
@@ -171,10 +174,8 @@ def server(
                 method="POST",
                 headers={**supplier.headers, "Content-Type": "application/xml"},
             )
-            try:
+            with contextlib.suppress(OSError):  # refused requests are traffic too
                 urllib.request.urlopen(request, timeout=30).close()
-            except OSError:
-                pass  # refused requests are traffic too
         yield base
     finally:
         process.terminate()

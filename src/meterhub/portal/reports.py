@@ -5,9 +5,10 @@ link and works without JavaScript): a period, the user role, a filter per dimens
 dimension to break down by. Its tables are split into sections a person moves between by
 plain links that keep the filters (``?section=``): business processes (the summary, the charts,
 day by day, the breakdown, RTT and failures), league tables, alerts, and the inventory reports
-(month-end snapshots, so they come with the frozen monthly runs). Charts are inline SVG drawn here (``portal/charts.py``); every table
-has a CSV download holding exactly the rows and cells the page shows. The party in the path must
-be the logged-in user's own: any other is a 404, like any other party's object.
+(month-end snapshots, so they come with the frozen monthly runs). Charts are inline SVG drawn
+here (``portal/charts.py``); every table has a CSV download holding exactly the rows and cells
+the page shows. The party in the path must be the logged-in user's own: any other is a 404,
+like any other party's object.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ and the content hash. Charts, chosen from the definition's shape:
   it has one) by dimension, one bar per series (own, industry, peers);
 * data files (no measures): the table only.
 
+Value axes fit the data at nice ticks (``kit/axes.py``, as the portal's charts do): rates of
+0.95 to 0.99 get an axis over that band rather than 0 to 1, and the axis label then says where
+it starts; counts always start at 0.
+
 Rendering uses matplotlib's PDF backend with one reused figure; the PDF's creation date is
 the day after the month (not the clock). Text is set in the PDF standard fonts (Helvetica and
 Courier, which every PDF reader has), so nothing is embedded and text extracts as written:

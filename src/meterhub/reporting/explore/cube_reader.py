@@ -257,7 +257,9 @@ class CubeReader:
         thread = threading.Thread(
             target=self._load_and_swap, args=(files, self._loads), name="meterhub-cube-load"
         )
-        thread.daemon = True
+        # Not a daemon: a process exiting mid-load waits for it rather than killing DuckDB in
+        # the middle of a statement (which aborts the process).
+        thread.daemon = False
         thread.start()
 
     def _load_and_swap(self, files: tuple[tuple[str, str, int, int], ...], n: int) -> None:

@@ -658,3 +658,22 @@ class TestReportCubeKeptCurrent:
         assert date(2024, 6, 4) in again.unchanged and date(2024, 6, 4) not in again.built
         assert built.stat().st_mtime_ns == before
         assert update_cube(configured, days=june).built == []
+
+    def test_a_lake_exported_before_a_restart_is_caught_up(
+        self, settings: Settings, tmp_path: Path
+    ) -> None:
+        """The days a previous run exported but did not yet roll up are built when the worker
+        starts again; the sweep goes on meanwhile (the update has a thread of its own)."""
+        lake = build_explore_lake(tmp_path / "lake")
+        configured = settings.model_copy(
+            update={"lake_dir": str(lake), "worker_interval_seconds": 0.05}
+        )
+        worker = worker_module.Worker(configured)
+        worker.start()
+        try:
+            deadline = time.monotonic() + 60
+            while cube_days(lake / "cube") != sorted(lake_days(lake)):
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        finally:
+            worker.stop()

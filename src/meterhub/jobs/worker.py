@@ -2,14 +2,16 @@
 ``worker_interval_seconds``. Each sweep releases the device network's answers when due, holds
 stuck pushes, raises power outages and their restorations, and starts the push lanes; with
 ``METERHUB_LAKE_DIR`` set it also copies finished requests into the event lake, and brings the
-report cube up to date for the days it wrote to, so live traffic reaches the report pages
-without anyone running ``meterhub report cube build``."""
+report cube up to date for the days it wrote to (in a thread of its own, :class:`CubeUpdater`),
+so live traffic reaches the report pages without anyone running ``meterhub report cube
+build``."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -132,6 +134,7 @@ class Worker:
         )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="meterhub-gateway", daemon=True)
+        self.cube = CubeUpdater(settings, self._stop) if settings.lake_dir else None
 
     def start(self) -> None:
         with session_scope(self.settings.database_url) as session:
@@ -139,33 +142,70 @@ class Worker:
         if held:
             log.warning("held %d pushes interrupted by the last shutdown", held)
         self._thread.start()
+        if self.cube is not None:
+            self.cube.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+        if self.cube is not None:
+            self.cube.join(timeout=30)  # a day's rebuild under way is let finish
         self.pusher.close()
 
     def _loop(self) -> None:
-        last_export = last_cube = -float("inf")
-        touched: set[date] = set()  # days exported to and not yet in the cube
+        last_export = -float("inf")
         while not self._stop.is_set():
             try:
                 sweep(self.settings, pusher=self.pusher, network=self.network, now=self.clock())
                 if self.settings.lake_dir and time.monotonic() - last_export >= LAKE_EXPORT_EVERY:
                     last_export = time.monotonic()
-                    touched |= export_to_lake(self.settings).days
-                every = self.settings.cube_update_seconds
-                if touched and time.monotonic() - last_cube >= every:
-                    last_cube = time.monotonic()
-                    days, touched = touched, set()
-                    try:
-                        update_cube(self.settings, days=days)
-                    except Exception:
-                        touched |= days  # tried again next time
-                        raise
+                    exported = export_to_lake(self.settings)
+                    if self.cube is not None:
+                        self.cube.add(exported.days)
             except Exception:  # keep the worker alive; the sweep is idempotent
                 log.exception("gateway sweep failed")
             self._stop.wait(self.settings.worker_interval_seconds)
+
+
+class CubeUpdater:
+    """A thread of its own that brings the report cube up to date with what the worker
+    exported: first every day whose lake files changed since the cube was built (a catch-up
+    after a restart; unchanged days are only looked at), then every ``cube_update_seconds``
+    the days exported to since. Rebuilding a busy day takes seconds over a large lake, so it
+    runs beside the sweep and never holds up a response or a push."""
+
+    def __init__(self, settings: Settings, stop: threading.Event) -> None:
+        self.settings = settings
+        self._stop = stop
+        self._lock = threading.Lock()
+        self._days: set[date] = set()
+        self._thread = threading.Thread(target=self._loop, name="meterhub-cube", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout=timeout)
+
+    def add(self, days: Collection[date]) -> None:
+        with self._lock:
+            self._days.update(days)
+
+    def _loop(self) -> None:
+        caught_up = False
+        while not self._stop.is_set():
+            with self._lock:
+                days, self._days = self._days, set()
+            try:
+                if not caught_up:
+                    update_cube(self.settings, days=None)
+                    caught_up = True
+                elif days:
+                    update_cube(self.settings, days=days)
+            except Exception:
+                self.add(days)  # tried again next time
+                log.exception("report cube update failed")
+            self._stop.wait(max(self.settings.cube_update_seconds, 0.1))
 
 
 LAKE_EXPORT_EVERY = 10.0
@@ -201,10 +241,11 @@ def export_to_lake(settings: Settings) -> LakeExport:
             return LakeExport(exported=exported, days=frozenset(days))
 
 
-def update_cube(settings: Settings, *, days: set[date] | frozenset[date]) -> CubeBuild:
+def update_cube(settings: Settings, *, days: Collection[date] | None) -> CubeBuild:
     """Rebuild the report cube's files of ``days`` (the days an export wrote to), and no other
-    day's, then have this process's report reader load the new cube in the background: pages
-    go on being served from the previous load until the new one is in."""
+    day's (``None``: every day whose lake files changed since its cube file was built), then
+    have this process's report reader load the new cube in the background: pages go on being
+    served from the previous load until the new one is in."""
     cube = cube_dir_of(settings)
     result = build_cube(Path(settings.lake_dir), cube=cube, days=days, threads=CUBE_UPDATE_THREADS)
     if result.built or result.removed:

@@ -88,6 +88,7 @@ class Kind:
     name: str
     party: str
     login: Login
+    devices: tuple[str, ...] = ()
 
 
 @pytest.fixture
@@ -107,7 +108,7 @@ def kinds(session: Session) -> list[Kind]:
     assert world.dcc is not None and world.agent is not None
     supplier = world.suppliers[0]
     gas = [make_party(session, code=code, roles=("GS",)) for code in GAS_SUPPLIERS]
-    for i in range(12):
+    meters = [
         make_supplied_meter(
             session,
             supplier=supplier,
@@ -119,9 +120,16 @@ def kinds(session: Session) -> list[Kind]:
             csp_region=("North", "Central", "South")[i % 3],
             status=("Commissioned", "InstalledNotCommissioned", "Suspended")[i % 3],
         )
+        for i in range(12)
+    ]
     make_held_hub(session, owner=supplier)
     out = [
-        Kind("supplier", supplier.code, make_login(session, party=supplier)),
+        Kind(
+            "supplier",
+            supplier.code,
+            make_login(session, party=supplier),
+            tuple(m.device_id for m in meters),
+        ),
         Kind("gas-supplier", gas[0].code, make_login(session, party=gas[0])),
         Kind("network", world.network.code, make_login(session, party=world.network)),
         Kind("agent", world.agent.code, make_login(session, party=world.agent)),
@@ -140,7 +148,7 @@ def server(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[str]:
     """``meterhub serve`` on a free port with a copy of the report lake and the frozen runs,
-    and some DUIS traffic of the supplier (a read of its meter, one of nobody's)."""
+    and some DUIS traffic of the supplier (reads of its meters, one of nobody's)."""
     lake = tmp_path / "lake"
     shutil.copytree(report_files[0], lake)
     monkeypatch.setenv("METERHUB_LAKE_DIR", str(lake))
@@ -166,7 +174,8 @@ def server(
                     pytest.fail("server did not start:\n" + (tmp_path / "server.log").read_text())
                 time.sleep(0.2)
         supplier = kinds[0].login
-        for n, device in enumerate(("ESME-NOT-OURS-0000", *[f"{i:016X}" for i in range(2)]), 1):
+        nobodys = "00-DB-12-FF-FF-FF-FF-FF"
+        for n, device in enumerate((*kinds[0].devices[:3], nobodys), 1):
             body = read_registers(duis_id(supplier), device, n)
             request = urllib.request.Request(
                 f"{base}/api/v1/duis",

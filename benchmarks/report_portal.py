@@ -13,6 +13,12 @@
 4. ``--http`` of the same kind through HTTP: ``meterhub serve`` in a subprocess (its own SQLite
    database with the party and an API token) and ``GET /api/v1/reports/{party}/explore``,
    timed end to end from this process.
+5. The portal's report page as a person meets it (``GET /portal/reports/{party}``, logged in
+   through the form, with the default query): the **first load** as soon as the server
+   answers (the server starts loading the cube when it starts; the page waits only for what
+   is left of that load), then ``--http`` **later loads**, then the first load **after the cube
+   was rebuilt** (its newest day, forced) and the loads after it: the server reloads the cube
+   in the background and serves the previous load meanwhile, so these should not wait for it.
 
     .venv/bin/python benchmarks/report_portal.py --events 100000000 --days 30
     .venv/bin/python benchmarks/report_portal.py --lake /tmp/lake --queries 500
@@ -21,10 +27,12 @@
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
 import json
 import os
 import platform
 import random
+import re
 import resource
 import shutil
 import socket
@@ -176,7 +184,53 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def time_http(cube: Path, maker: QueryMaker, n: int, work: Path) -> list[float]:
+PORTAL_PASSWORD = "benchmark portal password"
+
+
+class PortalTimes:
+    """Report page loads: the first after the server answers, later ones, the first after
+    a cube rebuild and later ones again."""
+
+    def __init__(self) -> None:
+        self.first = 0.0
+        self.later: list[float] = []
+        self.after_rebuild = 0.0
+        self.after_rebuild_later: list[float] = []
+
+
+def portal_session(base: str) -> urllib.request.OpenerDirector:
+    """A browser-like opener logged in through the portal's form."""
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    with opener.open(f"{base}/portal/login", timeout=30) as answer:
+        found = re.search(r'name="csrf_token" value="([^"]+)"', answer.read().decode())
+    assert found, "the login page has no CSRF token"
+    form = urllib.parse.urlencode(
+        {
+            "username": "portal@example.org",
+            "password": PORTAL_PASSWORD,
+            "csrf_token": found.group(1),
+            "next": "",
+        }
+    ).encode()
+    with opener.open(f"{base}/portal/login", data=form, timeout=30) as answer:
+        assert answer.status == 200
+    return opener
+
+
+def time_page(opener: urllib.request.OpenerDirector, url: str) -> float:
+    began = time.perf_counter()
+    with opener.open(url, timeout=120) as answer:
+        body = answer.read()
+    took = time.perf_counter() - began
+    assert answer.status == 200 and b"<svg" in body, "the report page has no charts"
+    return took
+
+
+def time_http(
+    cube: Path, maker: QueryMaker, n: int, work: Path, *, lake: Path, portal: PortalTimes
+) -> list[float]:
     party = max(maker.parties, key=lambda p: len(maker.values[p]["model"]))
     url = f"sqlite:///{work / 'http.db'}"
     upgrade(url)
@@ -202,6 +256,16 @@ def time_http(cube: Path, maker: QueryMaker, n: int, work: Path) -> list[float]:
             now=utcnow(),
         )
         token = parties.issue_api_token(session, actor=system, user=user, now=utcnow())
+        parties.create_user(
+            session,
+            actor=system,
+            party=owner,
+            username="portal@example.org",
+            display_name="Benchmark portal user",
+            password=PORTAL_PASSWORD,
+            roles={"IS": None},
+            now=utcnow(),
+        )
         session.commit()
     port = free_port()
     env = {
@@ -230,6 +294,12 @@ def time_http(cube: Path, maker: QueryMaker, n: int, work: Path) -> list[float]:
                     raise
                 time.sleep(0.2)
 
+        # The report page, as a person meets it: first load, later loads.
+        opener = portal_session(base)
+        page = f"{base}/portal/reports/{party}"
+        portal.first = time_page(opener, page)
+        portal.later = [time_page(opener, page) for _ in range(n)]
+
         def get(params: dict[str, str]) -> float:
             query = urllib.parse.urlencode(params)
             request = urllib.request.Request(
@@ -245,7 +315,16 @@ def time_http(cube: Path, maker: QueryMaker, n: int, work: Path) -> list[float]:
 
         for _ in range(3):
             get(maker.params(party)[1])
-        return [get(maker.params(party)[1]) for _ in range(n)]
+        samples = [get(maker.params(party)[1]) for _ in range(n)]
+
+        # A rebuilt cube (its newest day, as the worker's update does): the server notices
+        # within 2 s and loads it in the background; pages go on meanwhile.
+        newest = maker.days[-1]
+        build_cube(lake, cube=cube, first=newest, last=newest, force=True)
+        time.sleep(2.5)
+        portal.after_rebuild = time_page(opener, page)
+        portal.after_rebuild_later = [time_page(opener, page) for _ in range(n)]
+        return samples
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -309,8 +388,15 @@ def main() -> None:
             load = os.getloadavg()[0]
             print(f"explore() over the cube: {percentiles(samples)} (load {load:.2f})")
         if args.http:
-            http = time_http(cube, maker, args.http, work)
-            print(f"HTTP GET /api/v1/reports/.../explore: {percentiles(http)}")
+            portal = PortalTimes()
+            took = time_http(cube, maker, args.http, work, lake=lake, portal=portal)
+            print(f"HTTP GET /api/v1/reports/.../explore: {percentiles(took)}")
+            print(f"report page, first load after the server answers: {portal.first:.2f} s")
+            print(f"report page, later loads: {percentiles(portal.later)}")
+            print(
+                f"report page, first load after a cube rebuild: {portal.after_rebuild:.2f} s; "
+                f"loads after it: {percentiles(portal.after_rebuild_later)}"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

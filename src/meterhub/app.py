@@ -23,12 +23,17 @@ from meterhub.parties.endpoints import router as parties_router
 from meterhub.portal.routes import install_portal
 from meterhub.registration.endpoints import router as registration_router
 from meterhub.reporting.endpoints import router as reports_router
+from meterhub.reporting.explore import reader_for
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run the gateway's worker (release responses, push callbacks) when configured to."""
+    """Run the gateway's worker (release responses, push callbacks) when configured to, and
+    start loading the report cube, so the first report page finds it loaded or under way."""
     app.state.duis_intake.open()
+    reader = reader_for(app.state.settings)
+    if reader is not None:
+        reader.refresh(wait=False)
     worker = None
     if app.state.settings.run_worker:
         from meterhub.jobs.worker import Worker

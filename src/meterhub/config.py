@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     cube_dir: str = Field(
         default="", description="Report cube the portal and API read; empty = <lake_dir>/cube"
     )
+    cube_update_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How often the worker rebuilds the report cube's days it exported to",
+    )
     reports_dir: str = Field(
         default="", description="Frozen monthly report runs offered for download; empty = none"
     )

@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from meterhub.app import create_app
 from meterhub.config import Settings
 from meterhub.db.session import get_sessionmaker, session_scope
 from meterhub.gateway.models import Callback, OutboundMessage, ServiceRequest
@@ -26,12 +28,14 @@ from meterhub.gateway.pushes import (
 from meterhub.gateway.service import release_due
 from meterhub.jobs import worker as worker_module
 from meterhub.jobs.pushes import Pusher
-from meterhub.jobs.worker import run_once, sweep
+from meterhub.jobs.worker import run_once, sweep, update_cube
 from meterhub.kit.clock import as_utc, utcnow
 from meterhub.network.model import NetworkModel, NetworkProfile
+from meterhub.reporting.cube import REQUESTS, cube_days, cube_file, lake_days
 from tests.conftest import ON_POSTGRES
 from tests.factories import Login, make_api_login
-from tests.gateway.duis_factories import duis_id, read_registers
+from tests.gateway.duis_factories import build_estate, duis_id, read_registers
+from tests.reporting.explore_lake import build_explore_lake
 from tests.worlds import make_supplied_meter, make_world
 
 XML = {"Content-Type": "application/xml"}
@@ -599,3 +603,77 @@ def test_outages_that_fail_to_be_raised_hold_up_no_push(
     finally:
         pusher.close()
     assert only(settings).push_state == "delivered"
+
+
+class TestReportCubeKeptCurrent:
+    """Live traffic reaches the report pages through the worker alone: it exports to the lake
+    and rebuilds the cube's days it wrote to, and nothing else."""
+
+    def test_live_requests_reach_the_report_api_without_a_manual_build(
+        self, session: Session, settings: Settings, tmp_path: Path
+    ) -> None:
+        e = build_estate(session)
+        lake = tmp_path / "lake"
+        configured = settings.model_copy(
+            update={
+                "lake_dir": str(lake),
+                "run_worker": True,
+                "worker_interval_seconds": 0.05,
+                "cube_update_seconds": 0.0,
+            }
+        )
+        headers = {**e.supplier_login.headers, **XML}
+        with TestClient(create_app(configured)) as client:
+            for n in (1, 2, 3):  # another supplier's meter: refused at once, so finished
+                body = read_registers(duis_id(e.supplier_login), e.other_esme_id, n)
+                client.post("/api/v1/duis", content=body, headers=headers)
+            deadline = time.monotonic() + 30
+            while True:
+                answer = client.get(
+                    f"/api/v1/reports/{e.supplier.code}/explore",
+                    headers=e.supplier_login.headers,
+                )
+                own = [
+                    r
+                    for r in answer.json().get("tables", {}).get("summary", {}).get("rows", [])
+                    if r.get("series") == "own"
+                ]
+                if own and own[0]["requests"] == 3:
+                    break
+                assert time.monotonic() < deadline, answer.text
+                time.sleep(0.2)
+        assert cube_days(lake / "cube") == [utcnow().date()]
+
+    def test_an_unchanged_lake_is_not_rebuilt(self, tmp_path: Path, settings: Settings) -> None:
+        lake = build_explore_lake(tmp_path / "lake")
+        configured = settings.model_copy(update={"lake_dir": str(lake)})
+        june = set(lake_days(lake))
+        first = update_cube(configured, days={date(2024, 6, 4)})
+        assert first.built == [date(2024, 6, 4)]
+        # Only the day the export wrote to has cube files.
+        assert cube_days(lake / "cube") == [date(2024, 6, 4)]
+        built = cube_file(lake / "cube", REQUESTS, date(2024, 6, 4))
+        before = built.stat().st_mtime_ns
+        again = update_cube(configured, days=june)
+        assert date(2024, 6, 4) in again.unchanged and date(2024, 6, 4) not in again.built
+        assert built.stat().st_mtime_ns == before
+        assert update_cube(configured, days=june).built == []
+
+    def test_a_lake_exported_before_a_restart_is_caught_up(
+        self, settings: Settings, tmp_path: Path
+    ) -> None:
+        """The days a previous run exported but did not yet roll up are built when the worker
+        starts again; the sweep goes on meanwhile (the update has a thread of its own)."""
+        lake = build_explore_lake(tmp_path / "lake")
+        configured = settings.model_copy(
+            update={"lake_dir": str(lake), "worker_interval_seconds": 0.05}
+        )
+        worker = worker_module.Worker(configured)
+        worker.start()
+        try:
+            deadline = time.monotonic() + 60
+            while cube_days(lake / "cube") != sorted(lake_days(lake)):
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        finally:
+            worker.stop()

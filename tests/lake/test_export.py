@@ -83,6 +83,7 @@ class TestExportPending:
         headers = {**e.supplier_login.headers, **XML}
         client.post("/api/v1/duis", content=b"<broken", headers=headers)
         configured = settings.model_copy(update={"lake_dir": str(tmp_path)})
-        assert export_to_lake(configured) == 1
-        assert export_to_lake(configured) == 0
+        first = export_to_lake(configured)
+        assert (first.exported, first.days) == (1, {utcnow().date()})
+        assert export_to_lake(configured).exported == 0
         assert [k for k, _, _ in _events(tmp_path)] == ["received", "refused"]

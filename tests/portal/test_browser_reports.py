@@ -95,7 +95,7 @@ class TestReportsInABrowser:
         p.fill("#password", parties.login_1.password)
         p.click("button:has-text('Log in')")
         expect(p.locator("h1")).to_have_text("Customer Analytics: ESUP1")
-        expect(p.locator("nav a[aria-current=page]")).to_have_text("Reports")
+        expect(p.locator("nav.mainnav a[aria-current=page]")).to_have_text("Reports")
 
         # June, ACME-1 meters only, broken down by firmware.
         p.fill("input[name=from]", "2024-06-01")
@@ -123,6 +123,14 @@ class TestReportsInABrowser:
             header, *rows = list(csv.reader(f))
         assert header[:3] == ["Series", "Party", "Requests"]
         assert rows == shown
+
+        # The league tables are a section of their own, under the same filters.
+        p.click("nav.sections a:has-text('League tables')")
+        assert "model=ACME-1" in p.url and "section=league" in p.url
+        expect(p.locator("table[data-table=league]")).to_have_count(1)
+        expect(p.locator("table[data-table=summary]")).to_have_count(0)
+        p.click("nav.sections a:has-text('Business processes')")
+        expect(p.locator("table[data-table=summary]")).to_have_count(1)
 
         # Narrowed to a model only one other supplier has: no industry, no peers.
         p.select_option("select[name=model]", "RARE-9")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,6 +53,20 @@ def csv_rows(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
+SECTIONS = ("process", "league", "alerts", "inventory")
+
+
+def every_section(client: TestClient, params: str) -> tuple[str, dict[str, list[list[str]]]]:
+    """The text of every section of the page, and the tables they show."""
+    texts, cells = [], {}
+    for section in SECTIONS:
+        page = client.get(f"/portal/reports/ESUP1?{params}&section={section}")
+        assert page.status_code == 200
+        texts.append(page.text)
+        cells.update(table_cells(page.text))
+    return "\n".join(texts), cells
+
+
 class TestReportPage:
     def test_reports_lead_to_the_callers_own_page(self, client: TestClient) -> None:
         answer = client.get("/portal/reports", follow_redirects=False)
@@ -69,7 +84,8 @@ class TestReportPage:
         assert summary[1][:2] == ["industry", "Industry"]
         assert [r[1].rsplit(" ", 1)[0] for r in summary[2:]] == ["Supplier"] * 5
         assert page.text.count("<svg") == 3
-        assert set(cells) == {
+        assert set(cells) == {"summary", "daily", "breakdown", "rtt", "failures"}
+        assert set(every_section(client, JUNE)[1]) == {
             "summary",
             "daily",
             "breakdown",
@@ -81,7 +97,7 @@ class TestReportPage:
 
     def test_nothing_of_another_party_is_on_the_page(self, client: TestClient) -> None:
         for params in (JUNE, f"{JUNE}&breakdown=model", f"{JUNE}&model=RARE-9"):
-            text = client.get(f"/portal/reports/ESUP1?{params}").text
+            text, _ = every_section(client, params)
             for other in EVERYONE_BUT("ESUP1"):
                 assert f">{other}<" not in text and f" {other} " not in text
                 for identifier in device_ids_of(other):
@@ -95,7 +111,7 @@ class TestReportPage:
 
     def test_a_filter_isolating_one_peer_breaks_nothing_out(self, client: TestClient) -> None:
         page = client.get(f"/portal/reports/ESUP1?{JUNE}&model=RARE-9")
-        cells = table_cells(page.text)
+        cells = every_section(client, f"{JUNE}&model=RARE-9")[1]
         assert {row[0] for row in cells["summary"]} == {"own"}
         assert "Industry figures are hidden" in page.text
         assert "fewer than 5 parties with requests" in page.text and "2 parties" not in page.text
@@ -122,13 +138,50 @@ class TestReportPage:
         assert "No report data is configured" in page.text
 
 
+class TestSections:
+    """The page is split into sections a person moves between by plain links."""
+
+    def test_each_section_shows_its_own_tables(self, client: TestClient) -> None:
+        shown = {
+            section: set(
+                table_cells(client.get(f"/portal/reports/ESUP1?{JUNE}&section={section}").text)
+            )
+            for section in SECTIONS
+        }
+        assert shown == {
+            "process": {"summary", "daily", "breakdown", "rtt", "failures"},
+            "league": {"league"},
+            "alerts": {"alerts"},
+            "inventory": set(),
+        }
+
+    def test_section_links_keep_the_filters(self, client: TestClient) -> None:
+        page = client.get(f"/portal/reports/ESUP1?{JUNE}&model=ACME-1&section=league")
+        links = re.findall(r'<nav class="sections".*?</nav>', page.text, re.S)[0]
+        hrefs = re.findall(r'href="([^"]+)"', links)
+        assert len(hrefs) == 4
+        assert all("model=ACME-1" in h and "from=2024-06-01" in h for h in hrefs)
+        assert 'aria-current="page">League tables<' in links
+        # The form keeps the section, so filtering stays in it.
+        assert '<input type="hidden" name="section" value="league">' in page.text
+
+    def test_the_inventory_section_lists_the_monthly_inventory_reports(
+        self, client: TestClient
+    ) -> None:
+        page = client.get(f"/portal/reports/ESUP1?{JUNE}&section=inventory")
+        assert 'href="/portal/reports/ESUP1/runs/2024-06/inventory.devices.csv"' in page.text
+        assert "business_process.process_success.csv" not in page.text
+
+    def test_an_unknown_section_is_a_404(self, client: TestClient) -> None:
+        assert client.get(f"/portal/reports/ESUP1?{JUNE}&section=nope").status_code == 404
+
+
 class TestCsv:
     @pytest.mark.parametrize(
         "params", [JUNE, f"{JUNE}&model=ACME-1&breakdown=firmware_version", f"{JUNE}&model=RARE-9"]
     )
     def test_each_table_downloads_exactly_as_shown(self, client: TestClient, params: str) -> None:
-        page = client.get(f"/portal/reports/ESUP1?{params}")
-        shown = table_cells(page.text)
+        shown = every_section(client, params)[1]
         for table_id, rows in shown.items():
             answer = client.get(f"/portal/reports/ESUP1/{table_id}.csv?{params}")
             assert answer.status_code == 200

@@ -349,9 +349,26 @@ class TestReload:
             assert reader.available() == (date(2024, 6, 3), date(2024, 6, 4))
             before = rows(view(reader, "ESUP1"), "summary", "own")[0]["requests"]
             build_cube(lake)
+            reader.refresh()
             assert reader.available() == (date(2024, 6, 3), date(2024, 6, 7))
             after = rows(view(reader, "ESUP1"), "summary", "own")[0]["requests"]
             assert (before, after) == (4, 9)
+        finally:
+            reader.close()
+
+    def test_pages_read_the_previous_load_while_a_rebuilt_cube_loads(self, tmp_path: Path) -> None:
+        """A rebuilt cube is loaded in the background: the request that notices it, and every
+        one after it until the load is done, is answered from the previous load at once."""
+        lake = build_explore_lake(tmp_path / "lake")
+        build_cube(lake, last=date(2024, 6, 4))
+        reader = CubeReader(lake / "cube", refresh_seconds=0)
+        try:
+            assert reader.available() == (date(2024, 6, 3), date(2024, 6, 4))
+            build_cube(lake)
+            assert reader.available() == (date(2024, 6, 3), date(2024, 6, 4))
+            reader.refresh()  # until the new load is in
+            assert reader.available() == (date(2024, 6, 3), date(2024, 6, 7))
+            assert rows(view(reader, "ESUP1"), "summary", "own")[0]["requests"] == 9
         finally:
             reader.close()
 

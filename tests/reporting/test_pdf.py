@@ -122,3 +122,14 @@ def test_a_data_files_page_shows_its_first_rows_and_counts_them_all(
     assert "… and 12 more rows in inventory.devices.csv" in text
     assert f"DEVICE-{TABLE_ROWS - 1:04d}" in text  # the last row the page shows
     assert f"DEVICE-{TABLE_ROWS:04d}" not in text  # the first it leaves to the CSV
+
+
+def test_success_rate_axes_fit_the_rates(reports: RunResult, tmp_path: Path) -> None:
+    """Rates of 0.95 to 0.99 on an axis from 0 to 1 make every party look the same: the
+    axis fits the rates, and the chart says it does not start at 0."""
+    r = reports.report_for("ESUP1")
+    assert r.pdf is not None
+    text = " ".join(text_of(r.pdf).split())
+    # ESUP1's rates by process run from 0.67 to 1: the axis from 0.6, ticked every 0.1.
+    assert "Success rate (axis starts at 0.6, not 0)" in text
+    assert "0.6 0.7 0.8 0.9 1.0" in text

@@ -1,15 +1,21 @@
 """The worker inside ``meterhub serve``: a daemon thread that sweeps every
 ``worker_interval_seconds``. Each sweep releases the device network's answers when due, holds
 stuck pushes, raises power outages and their restorations, and starts the push lanes; with
-``METERHUB_LAKE_DIR`` set it also copies finished requests into the event lake, and with
-``METERHUB_SMTP_HOST`` set it starts the mail lane (``jobs/mail.py``) about once a second."""
+``METERHUB_LAKE_DIR`` set it also copies finished requests into the event lake, and brings the
+report cube up to date for the days it wrote to (in a thread of its own, :class:`CubeUpdater`),
+so live traffic reaches the report pages without anyone running ``meterhub report cube
+build``; with ``METERHUB_SMTP_HOST`` set it starts the mail lane (``jobs/mail.py``) about once a
+second."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from datetime import datetime, timedelta
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from meterhub.config import Settings
 from meterhub.db.session import session_scope
@@ -19,7 +25,11 @@ from meterhub.gateway.service import lock_for_submission, release_due
 from meterhub.jobs.mail import Mailer, Sender
 from meterhub.jobs.pushes import Clock, Poster, Pusher, http_post
 from meterhub.kit.clock import utcnow
+from meterhub.lake.export import export_pending
+from meterhub.lake.writer import EventLakeWriter
 from meterhub.network.model import NetworkModel, NetworkProfile
+from meterhub.reporting.cube import CubeBuild, build_cube
+from meterhub.reporting.explore import cube_dir_of, reader_for
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +138,7 @@ class Worker:
         self.mailer = Mailer(settings, send=send_mail, clock=clock)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="meterhub-gateway", daemon=True)
+        self.cube = CubeUpdater(settings, self._stop) if settings.lake_dir else None
 
     def start(self) -> None:
         with session_scope(self.settings.database_url) as session:
@@ -135,21 +146,28 @@ class Worker:
         if held:
             log.warning("held %d pushes interrupted by the last shutdown", held)
         self._thread.start()
+        if self.cube is not None:
+            self.cube.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+        if self.cube is not None:
+            self.cube.join(timeout=30)  # a day's rebuild under way is let finish
         self.pusher.close()
         self.mailer.close(timeout=MAIL_STOP_SECONDS)
 
     def _loop(self) -> None:
-        last_export = last_mail = 0.0
+        last_export = -float("inf")
+        last_mail = 0.0
         while not self._stop.is_set():
             try:
                 sweep(self.settings, pusher=self.pusher, network=self.network, now=self.clock())
                 if self.settings.lake_dir and time.monotonic() - last_export >= LAKE_EXPORT_EVERY:
                     last_export = time.monotonic()
-                    export_to_lake(self.settings)
+                    exported = export_to_lake(self.settings)
+                    if self.cube is not None:
+                        self.cube.add(exported.days)
             except Exception:  # keep the worker alive; the sweep is idempotent
                 log.exception("gateway sweep failed")
             if self.mailer.enabled and time.monotonic() - last_mail >= MAIL_EVERY:
@@ -161,27 +179,95 @@ class Worker:
             self._stop.wait(self.settings.worker_interval_seconds)
 
 
+class CubeUpdater:
+    """A thread of its own that brings the report cube up to date with what the worker
+    exported: first every day whose lake files changed since the cube was built (a catch-up
+    after a restart; unchanged days are only looked at), then every ``cube_update_seconds``
+    the days exported to since. Rebuilding a busy day takes seconds over a large lake, so it
+    runs beside the sweep and never holds up a response or a push."""
+
+    def __init__(self, settings: Settings, stop: threading.Event) -> None:
+        self.settings = settings
+        self._stop = stop
+        self._lock = threading.Lock()
+        self._days: set[date] = set()
+        self._thread = threading.Thread(target=self._loop, name="meterhub-cube", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout=timeout)
+
+    def add(self, days: Collection[date]) -> None:
+        with self._lock:
+            self._days.update(days)
+
+    def _loop(self) -> None:
+        caught_up = False
+        while not self._stop.is_set():
+            with self._lock:
+                days, self._days = self._days, set()
+            try:
+                if not caught_up:
+                    update_cube(self.settings, days=None)
+                    caught_up = True
+                elif days:
+                    update_cube(self.settings, days=days)
+            except Exception:
+                self.add(days)  # tried again next time
+                log.exception("report cube update failed")
+            self._stop.wait(max(self.settings.cube_update_seconds, 0.1))
+
+
 LAKE_EXPORT_EVERY = 10.0
 #: How often the worker looks for due mail (a notification waits at most about this long).
 MAIL_EVERY = 1.0
 #: How long stopping waits for a mail the server is being sent, so it is recorded as sent.
 MAIL_STOP_SECONDS = 5.0
 
+#: DuckDB threads of the worker's cube update: it runs beside the server's requests.
+CUBE_UPDATE_THREADS = 1
 
-def export_to_lake(settings: Settings) -> int:
+
+@dataclass(frozen=True)
+class LakeExport:
+    """What one export did: requests and alerts exported, and the days of the lake it wrote."""
+
+    exported: int
+    days: frozenset[date]
+
+
+def _day_of(path: Path) -> date:
+    return date.fromisoformat(path.parent.name.removeprefix("day="))
+
+
+def export_to_lake(settings: Settings) -> LakeExport:
     """Copy every finished request, and every alert no request raised, not yet in the event
-    lake (``settings.lake_dir``). Returns how many requests and alerts were exported."""
-    from pathlib import Path
-
-    from meterhub.lake.export import export_pending
-    from meterhub.lake.writer import EventLakeWriter
-
+    lake (``settings.lake_dir``)."""
     writer = EventLakeWriter(Path(settings.lake_dir))
     exported = 0
+    days: set[date] = set()
     while True:
         with session_scope(settings.database_url) as session:
             lock_for_submission(session)
             result = export_pending(session, writer=writer, now=utcnow())
         exported += result.requests + result.alerts
+        days.update(_day_of(f) for f in result.files)
         if result.requests == 0 and result.alerts == 0:
-            return exported
+            return LakeExport(exported=exported, days=frozenset(days))
+
+
+def update_cube(settings: Settings, *, days: Collection[date] | None) -> CubeBuild:
+    """Rebuild the report cube's files of ``days`` (the days an export wrote to), and no other
+    day's (``None``: every day whose lake files changed since its cube file was built), then
+    have this process's report reader load the new cube in the background: pages go on being
+    served from the previous load until the new one is in."""
+    cube = cube_dir_of(settings)
+    result = build_cube(Path(settings.lake_dir), cube=cube, days=days, threads=CUBE_UPDATE_THREADS)
+    if result.built or result.removed:
+        log.info("report cube: rebuilt %s", ", ".join(d.isoformat() for d in result.built))
+        reader = reader_for(settings)
+        if reader is not None:
+            reader.refresh(wait=False)
+    return result

@@ -2,9 +2,13 @@
 
 The page is a GET form over ``reporting.explore.explore`` (so every view is a bookmarkable
 link and works without JavaScript): a period, the user role, a filter per dimension and the
-dimension to break down by. Charts are inline SVG drawn here (``portal/charts.py``); every table
-has a CSV download holding exactly the rows and cells the page shows. The party in the path must
-be the logged-in user's own: any other is a 404, like any other party's object.
+dimension to break down by. Its tables are split into sections a person moves between by
+plain links that keep the filters (``?section=``): business processes (the summary, the charts,
+day by day, the breakdown, RTT and failures), league tables, alerts, and the inventory reports
+(month-end snapshots, so they come with the frozen monthly runs). Charts are inline SVG drawn
+here (``portal/charts.py``); every table has a CSV download holding exactly the rows and cells
+the page shows. The party in the path must be the logged-in user's own: any other is a 404,
+like any other party's object.
 
 The hub operator is the exception: it reads any party's pages, picked from a list of the parties
 the cube holds, and sees exactly what that party sees (its own figures named, the industry and
@@ -59,6 +63,24 @@ router = APIRouter()
 
 REPORTS_PATH = "/portal/reports"
 
+#: The page's sections: name, heading, and the tables each shows (in the view's order).
+SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "process": ("Business processes", ("summary", "daily", "breakdown", "rtt", "failures")),
+    "league": ("League tables", ("league",)),
+    "alerts": ("Alerts", ("alerts",)),
+    "inventory": ("Inventory", ()),
+}
+DEFAULT_SECTION = "process"
+INVENTORY_PREFIX = "inventory."
+
+
+def section_of(request: Request) -> str:
+    """The section asked for; one that does not exist is a 404, like any unknown page."""
+    section = request.query_params.get("section") or DEFAULT_SECTION
+    if section not in SECTIONS:
+        raise NotFound("there is no such section of the report")
+    return section
+
 
 def party_shown(db: DbSession, party: str, me: PortalUser) -> str:
     """The party in the path, if the caller may read its reports: its own, or any party for the
@@ -104,7 +126,7 @@ def charts(view: ExploreView) -> dict[str, Any]:
             lines.append(
                 Line("Industry", INDUSTRY_COLOUR, [rate.get((d, "industry")) for d in days])
             )
-        out["daily"] = line_chart("Daily success rate (%)", days, lines)
+        out["daily"] = line_chart("Daily success rate (%), you against the industry", days, lines)
     rtt = view.tables.get("rtt")
     if rtt and rtt.rows:
         buckets = sorted({r["from_ms"] for r in rtt.rows})
@@ -115,9 +137,7 @@ def charts(view: ExploreView) -> dict[str, Any]:
                 ("Industry", INDUSTRY_COLOUR, [share.get((b, "industry"), 0.0) for b in buckets])
             )
         out["rtt"] = histogram_chart(
-            "RTT of successful responses: share per bucket (%)",
-            [f"{b:.0f} ms" for b in buckets],
-            series,
+            "RTT of successful responses: share of responses per bucket (%)", buckets, series
         )
     summary = view.tables.get("summary")
     if summary and summary.rows:
@@ -127,7 +147,7 @@ def charts(view: ExploreView) -> dict[str, Any]:
             for r in summary.rows
             if r["success_rate"] is not None
         ]
-        out["peers"] = bar_chart("Success rate (%)", bars)
+        out["peers"] = bar_chart("Success rate (%): you, the industry and peers", bars)
     return out
 
 
@@ -153,10 +173,12 @@ def reports_home(
 def report_page(party: str, request: Request, db: DbSession, me: CurrentUser) -> Response:
     """The party's performance under the chosen period and filters, against the industry."""
     party = party_shown(db, party, me)
+    section = section_of(request)
     view = view_for(request, party)
     settings: Settings = request.app.state.settings
     base = f"{REPORTS_PATH}/{party}"
     query_string = urlencode(view.query.params()) if view else ""
+    shown = SECTIONS[section][1]
     return render(
         request,
         "reports.html",
@@ -164,7 +186,11 @@ def report_page(party: str, request: Request, db: DbSession, me: CurrentUser) ->
             "nav": "reports",
             "party": party,
             "view": view,
-            "charts": charts(view) if view and view.has_data else {},
+            "section": section,
+            "sections": {name: title for name, (title, _) in SECTIONS.items()},
+            "tables": [t for t in view.tables.values() if t.id in shown] if view else [],
+            "inventory": inventory_files(request, party) if section == "inventory" else [],
+            "charts": charts(view) if view and view.has_data and section == "process" else {},
             "filters": FILTERS,
             "filter_titles": FILTER_TITLES,
             "breakdowns": BREAKDOWNS,
@@ -207,6 +233,16 @@ def report_csv(
 def reports_dir(request: Request) -> Path | None:
     settings: Settings = request.app.state.settings
     return Path(settings.reports_dir) if settings.reports_dir else None
+
+
+def inventory_files(request: Request, party: str) -> list[tuple[str, archive.FrozenFile]]:
+    """(month, file) of every inventory report in the party's frozen months, newest first."""
+    return [
+        (run.month, f)
+        for run in archive.runs_of(reports_dir(request), party)
+        for f in run.files
+        if f.name.startswith(INVENTORY_PREFIX)
+    ]
 
 
 @router.get("/reports/{party}/runs")

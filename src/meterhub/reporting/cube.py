@@ -38,7 +38,7 @@ import hashlib
 import math
 import os
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -282,27 +282,35 @@ def build_cube(
     cube: Path | None = None,
     first: date | None = None,
     last: date | None = None,
+    days: Collection[date] | None = None,
     force: bool = False,
     threads: int | None = None,
     progress: Progress | None = None,
 ) -> CubeBuild:
     """Build (or bring up to date) the cube of ``lake`` for the days from ``first`` to
-    ``last`` (default: every day the lake has)."""
+    ``last`` (default: every day the lake has), or only for ``days`` (the days a live export
+    just wrote to: the worker's update looks at no other day's files)."""
     if first and last and first > last:
         raise InvalidInput("the first day is after the last", code="bad_period")
     cube = Path(cube) if cube is not None else default_cube_dir(lake)
-    days = lake_days(lake)
-    wanted = sorted(
-        d for d in days if (first is None or d >= first) and (last is None or d <= last)
-    )
+    only = frozenset(days) if days is not None else None
+
+    def in_range(d: date) -> bool:
+        return (
+            (first is None or d >= first)
+            and (last is None or d <= last)
+            and (only is None or d in only)
+        )
+
+    found = lake_days(lake)
+    wanted = sorted(d for d in found if in_range(d))
     built: list[date] = []
     unchanged: list[date] = []
     removed: list[date] = []
     # Days with cube files but no events any more.
     for kind in (REQUESTS, ALERTS):
         for d in list(cube_days(cube, kind)):
-            in_range = (first is None or d >= first) and (last is None or d <= last)
-            if in_range and d not in days:
+            if in_range(d) and d not in found:
                 shutil.rmtree(cube_file(cube, kind, d).parent, ignore_errors=True)
                 if d not in removed:
                     removed.append(d)
@@ -312,7 +320,7 @@ def build_cube(
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         for i, d in enumerate(wanted, start=1):
-            files = _event_files(days[d])
+            files = _event_files(found[d])
             source = fingerprint(files)
             targets = {kind: cube_file(cube, kind, d) for kind in (REQUESTS, ALERTS)}
             current = all(_built_from(t) == source for t in targets.values())

@@ -16,6 +16,10 @@ and the content hash. Charts, chosen from the definition's shape:
   it has one) by dimension, one bar per series (own, industry, peers);
 * data files (no measures): the table only.
 
+Value axes fit the data at nice ticks (``kit/axes.py``, as the portal's charts do): rates of
+0.95 to 0.99 get an axis over that band rather than 0 to 1, and the axis label then says where
+it starts; counts always start at 0.
+
 Rendering uses matplotlib's PDF backend with one reused figure; the PDF's creation date is
 the day after the month (not the clock). Text is set in the PDF standard fonts (Helvetica and
 Courier, which every PDF reader has), so nothing is embedded and text extracts as written:
@@ -49,6 +53,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from meterhub.kit.axes import nice_axis
 from meterhub.reporting.disclosure import noun_of_role
 
 A4: Final = (8.27, 11.69)
@@ -339,6 +344,35 @@ def _measure_title(d: dict[str, Any], name: str) -> str:
     return next((m["title"] for m in d["measures"] if m["name"] == name), name)
 
 
+def _whole(values: Sequence[float | None]) -> bool:
+    return all(v is None or float(v).is_integer() for v in values)
+
+
+def _is_rate(measure: str) -> bool:
+    return measure.endswith(("rate", "share", "share_of_model"))
+
+
+def _fit(ax: Axes, values: Sequence[float | None], *, which: str, rate: bool, title: str) -> None:
+    """Fit the value axis to ``values`` at nice ticks (``kit/axes.py``, as the portal does):
+    rates of 0.95 to 0.99 get an axis over that band, not 0 to 1, so parties can be told
+    apart; the axis label names the measure and says where the axis does not start at 0.
+    Counts always start at 0: a bar's length is the count."""
+    if rate:
+        axis = nice_axis(values, ceiling=1.0, least_step=0.0001)
+    else:
+        axis = nice_axis([0.0, *values], least_step=1.0 if _whole(values) else 1e-6)
+    ticks = axis.ticks
+    label = title if axis.from_zero else f"{title} (axis starts at {axis.label(axis.low)}, not 0)"
+    if which == "y":
+        ax.set_ylim(axis.low, axis.high)
+        ax.set_yticks(ticks, [axis.label(t) for t in ticks])
+        ax.set_ylabel(_clip(label, 70), fontsize=7)
+    else:
+        ax.set_xlim(axis.low, axis.high)
+        ax.set_xticks(ticks, [axis.label(t) for t in ticks])
+        ax.set_xlabel(_clip(label, 90), fontsize=7)
+
+
 def _series_colours(parties: Sequence[str], rows: list[Row]) -> dict[str, str]:
     kind = {r["party"]: r["series"] for r in rows}
     colours: dict[str, str] = {}
@@ -401,8 +435,14 @@ def _trend(ax: Axes, d: dict[str, Any], rows: list[Row], measures: list[str]) ->
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     ax.set_xlim(0.5, last.day + 0.5)
     ax.set_xticks(range(1, last.day + 1, 3))
-    ax.set_xlabel(f"day of {first:%B %Y}")
-    ax.set_ylim(bottom=0)
+    ax.set_xlabel(f"day of {first:%B %Y} (UTC)")
+    _fit(
+        ax,
+        [v for p in parties for v in totals[p].values()],
+        which="y",
+        rate=_is_rate(measure),
+        title=_measure_title(d, measure),
+    )
     ax.set_title(f"Daily trend: {_measure_title(d, measure)} (all dimensions summed)")
     _legend(ax, len(parties))
     ax.grid(axis="y", alpha=0.3)
@@ -433,6 +473,7 @@ def _bars(ax: Axes, d: dict[str, Any], rows: list[Row], measures: list[str]) -> 
     for i, p in enumerate(parties):
         xs = [c + (i - (len(parties) - 1) / 2) * width for c in range(len(categories))]
         ys = [values.get((cat, p)) or 0.0 for cat in categories]
+        # Bars stand on the axis floor, which need not be zero (``_fit`` says so).
         ax.bar(xs, ys, width=width, color=colours[p], label=p)
     ax.set_xticks(range(len(categories)))
     ax.set_xticklabels(
@@ -448,8 +489,8 @@ def _bars(ax: Axes, d: dict[str, Any], rows: list[Row], measures: list[str]) -> 
             90,
         )
     )
-    if measure.endswith(("rate", "share", "share_of_model")):
-        ax.set_ylim(0, 1.05)
+    shown_values = [v for v in values.values() if v is not None]
+    _fit(ax, shown_values, which="y", rate=_is_rate(measure), title=_measure_title(d, measure))
     _legend(ax, len(parties))
     ax.grid(axis="y", alpha=0.3)
     return True
@@ -502,11 +543,13 @@ def _league(ax: Axes, d: dict[str, Any], rows: list[Row], measures: list[str]) -
     for r in ranked:
         by_process[_category(r, d)].append(r)
     labels: list[str] = []
+    rates: list[float | None] = []
     y = 0
     for process in list(by_process)[:4]:
         group = sorted(by_process[process], key=lambda r: (_num(r["position"]) or 0, r["party"]))
         for r in group[:MAX_SERIES]:
             own = r["series"] == "own"
+            rates.append(_num(r["success_rate"]))
             ax.barh(
                 y,
                 _num(r["success_rate"]) or 0.0,
@@ -521,7 +564,7 @@ def _league(ax: Axes, d: dict[str, Any], rows: list[Row], measures: list[str]) -
     ax.set_yticklabels(labels, fontsize=6.5)
     ax.set_position(HORIZONTAL)
     ax.invert_yaxis()
-    ax.set_xlim(0, 1.05)
+    _fit(ax, rates, which="x", rate=True, title="Success rate")
     ax.set_title("Success rate by position in the role (you in blue)")
     ax.grid(axis="x", alpha=0.3)
     return True

@@ -169,9 +169,10 @@ class CubeReader:
     """The cube's Parquet files loaded into a DuckDB database (a file in a private temporary
     directory, so DuckDB compresses the mostly-zero histogram columns and keeps what does not
     fit in memory on disk), reloaded when the cube's files change (checked at most every
-    ``refresh_seconds``). While a reload runs, other requests keep reading the previous load
-    (only the very first load is waited for). Each query runs on its own cursor, so request
-    threads share a reader.
+    ``refresh_seconds``). A reload runs in a thread of its own: requests keep reading the
+    previous load until the new one is complete, then the new one is swapped in (only the very
+    first load is waited for). Each query runs on its own cursor, so request threads share a
+    reader.
 
     Loading once and querying DuckDB's own storage, rather than reading Parquet per query,
     is what keeps a filtered view within a few hundred milliseconds over a large lake."""
@@ -192,9 +193,14 @@ class CubeReader:
         self._snapshot = _EMPTY
         self._retired: list[CubeSnapshot] = []
         self._loads = 0
+        self._loaded = threading.Event()  # no load under way
+        self._loaded.set()
+        self._failure: BaseException | None = None
+        self._closed = False
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             for snapshot in [self._snapshot, *self._retired]:
                 snapshot.close()
             self._retired = []
@@ -231,49 +237,84 @@ class CubeReader:
         return CubeSnapshot(files, db, tables, days, path)
 
     def current(self) -> CubeSnapshot:
-        """The loaded cube, reloaded first if its files changed."""
+        """The loaded cube. When its files changed, a reload starts in the background and this
+        (and every request until the reload is done) reads the previous load, so a rebuilt cube
+        never makes a page wait for a load of the whole cube; only the very first load, with no
+        previous one to read, is waited for."""
+        served = self._look()
+        if served is not None:
+            return served
+        self._first_load.wait()
         with self._lock:
-            fresh = time.monotonic() - self._checked < self.refresh_seconds
-            if self._loading or fresh:
-                if not (self._loading and not self._first_load.is_set()):
-                    return self._snapshot
-                wait = True
-            else:
-                wait = False
-                files = self._files()
-                self._checked = time.monotonic()
-                if files == self._snapshot.files:
-                    self._first_load.set()
-                    return self._snapshot
-                self._loading = True
-                self._loads += 1
-                n = self._loads
-        if wait:  # the very first load is under way in another thread
-            self._first_load.wait()
-            with self._lock:
+            if self._failure is not None and self._snapshot is _EMPTY:
+                failure, self._failure = self._failure, None
+                raise failure
+            return self._snapshot
+
+    def _look(self) -> CubeSnapshot | None:
+        """Start a load if the cube's files changed (looked at most every
+        ``refresh_seconds``); the load to serve meanwhile, or ``None`` while the first load is
+        still to come."""
+        with self._lock:
+            first = not self._first_load.is_set()
+            if self._loading or time.monotonic() - self._checked < self.refresh_seconds:
+                return None if first and self._loading else self._snapshot
+            files = self._files()
+            self._checked = time.monotonic()
+            if files == self._snapshot.files:
+                self._first_load.set()
                 return self._snapshot
+            self._start_load(files)
+            return None if first else self._snapshot
+
+    def _start_load(self, files: tuple[tuple[str, str, int, int], ...]) -> None:
+        """Load ``files`` in a thread of its own (called under the lock)."""
+        self._loading = True
+        self._loaded.clear()
+        self._loads += 1
+        thread = threading.Thread(
+            target=self._load_and_swap, args=(files, self._loads), name="meterhub-cube-load"
+        )
+        # Not a daemon: a process exiting mid-load waits for it rather than killing DuckDB in
+        # the middle of a statement (which aborts the process).
+        thread.daemon = False
+        thread.start()
+
+    def _load_and_swap(self, files: tuple[tuple[str, str, int, int], ...], n: int) -> None:
         try:
             loaded = self._load(files, n)
-        except BaseException:
+        except BaseException as exc:  # the previous load goes on being served
             with self._lock:
+                self._failure = exc
                 self._loading = False
+                self._checked = -math.inf  # try again on the next request
                 self._first_load.set()
-            raise
+                self._loaded.set()
+            return
         with self._lock:
+            if self._closed:
+                loaded.close()
+                self._loading = False
+                self._loaded.set()
+                return
             # A query may still be reading the previous load: retire it, close it next time.
             for old in self._retired:
                 old.close()
             self._retired = [self._snapshot]
             self._snapshot = loaded
+            self._failure = None
             self._loading = False
             self._first_load.set()
-            return loaded
+            self._loaded.set()
 
-    def refresh(self) -> None:
-        """Load the cube now if it changed (the first query would do it otherwise)."""
+    def refresh(self, *, wait: bool = True) -> None:
+        """Look at the cube's files now and load them if they changed (a request would only
+        look every ``refresh_seconds``); with ``wait``, return once the new load is served."""
         with self._lock:
             self._checked = -math.inf
-        self.current()
+        self._look()
+        if wait:
+            self._loaded.wait()
 
     def available(self) -> tuple[date, date] | None:
         return self.current().available()

@@ -12,6 +12,7 @@ from meterhub import __version__
 from meterhub.api.docs import install_docs
 from meterhub.api.duis import DuisFastPath
 from meterhub.api.errors import BodySizeLimit, install_error_handlers
+from meterhub.api.responses import EVERY_ROUTE
 from meterhub.config import Settings, get_settings
 from meterhub.forecasts.endpoints import router as forecasts_router
 from meterhub.gateway.endpoints import router as gateway_router
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last, so outermost: the DUIS endpoint is answered before anything else runs.
     app.add_middleware(DuisFastPath, runtime=app.state.gateway, intake=app.state.duis_intake)
 
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=EVERY_ROUTE)
     api.include_router(parties_router)
     api.include_router(registration_router)
     api.include_router(inventory_router)

@@ -150,6 +150,10 @@ class TestRouting:
         assert response.status_code == 405
         assert response.json()["error"]["code"] == "method_not_allowed"
 
+    def test_wrong_method_names_the_methods_the_path_has(self, client: TestClient) -> None:
+        response = client.delete("/api/v1/parties")
+        assert sorted(m.strip() for m in response.headers["allow"].split(",")) == ["GET", "POST"]
+
     def test_openapi_lists_the_endpoints(self, client: TestClient) -> None:
         response = client.get("/api/v1/openapi.json")
         assert response.status_code == 200
@@ -173,6 +177,20 @@ class TestRouting:
             ("/api/v1/devices/{device_id}/owner", "post"),
         ):
             assert method in paths.get(path, {}), f"{method.upper()} {path}"
+
+    def test_openapi_documents_the_error_body_the_api_sends(
+        self, session: Session, client: TestClient
+    ) -> None:
+        document = client.get("/api/v1/openapi.json").json()
+        components = document["components"]["schemas"]
+        answers = document["paths"]["/api/v1/parties"]["post"]["responses"]
+        assert {"400", "401", "403", "409", "413", "422"} <= set(answers)
+        for status in ("401", "403", "422"):
+            ref = answers[status]["content"]["application/json"]["schema"]["$ref"]
+            assert components[ref.rsplit("/", 1)[-1]]["required"] == ["error"]
+        assert "HTTPValidationError" not in components
+        sent = client.post("/api/v1/parties", json={}, headers=_operator(session).headers)
+        assert sent.status_code == 422 and set(sent.json()) == {"error"}
 
     def test_healthz(self, client: TestClient) -> None:
         assert client.get("/healthz").json()["status"] == "ok"

@@ -52,7 +52,7 @@ class TestInboxApi:
 
     def test_mark_read_and_mark_all(self, session: Session, client: TestClient) -> None:
         me, colleague, _, ids = _world(session)
-        r = client.post(f"/api/v1/inbox/{ids[0]}/read", headers=me.headers)
+        r = client.post(f"/api/v1/inbox/entries/{ids[0]}/read", headers=me.headers)
         assert r.status_code == 200 and r.json()["read_at"] is not None
         unread = client.get("/api/v1/inbox?unread=true", headers=me.headers).json()
         assert [i["id"] for i in unread["items"]] == [ids[2], ids[1]]
@@ -67,20 +67,25 @@ class TestInboxApi:
     ) -> None:
         me, colleague, stranger, ids = _world(session)
         for other in (colleague, stranger):
-            got = client.get(f"/api/v1/inbox/{ids[0]}", headers=other.headers)
+            got = client.get(f"/api/v1/inbox/entries/{ids[0]}", headers=other.headers)
             assert got.status_code == 404 and got.json()["error"]["code"] == "not_found"
-            marked = client.post(f"/api/v1/inbox/{ids[0]}/read", headers=other.headers)
+            marked = client.post(f"/api/v1/inbox/entries/{ids[0]}/read", headers=other.headers)
             assert marked.status_code == 404
         assert client.get("/api/v1/inbox", headers=stranger.headers).json()["items"] == []
-        assert client.get(f"/api/v1/inbox/{ids[0]}", headers=me.headers).json()["read_at"] is None
+        assert (
+            client.get(f"/api/v1/inbox/entries/{ids[0]}", headers=me.headers).json()["read_at"]
+            is None
+        )
 
     def test_an_id_beyond_64_bits_is_not_found_and_a_cursor_beyond_is_malformed(
         self, session: Session, client: TestClient
     ) -> None:
         me, _, _, _ = _world(session)
         huge = 2**63
-        assert client.get(f"/api/v1/inbox/{huge}", headers=me.headers).status_code == 404
-        assert client.post(f"/api/v1/inbox/{huge}/read", headers=me.headers).status_code == 404
+        assert client.get(f"/api/v1/inbox/entries/{huge}", headers=me.headers).status_code == 404
+        assert (
+            client.post(f"/api/v1/inbox/entries/{huge}/read", headers=me.headers).status_code == 404
+        )
         page = client.get(f"/api/v1/inbox?before={huge}", headers=me.headers)
         assert page.status_code == 422
 
@@ -89,6 +94,8 @@ class TestInboxApi:
 
     def test_is_in_the_openapi_document(self, client: TestClient) -> None:
         paths = client.get("/api/v1/openapi.json").json()["paths"]
-        assert {"/api/v1/inbox", "/api/v1/inbox/{notification_id}/read", "/api/v1/inbox/read"} <= (
-            set(paths)
-        )
+        assert {
+            "/api/v1/inbox",
+            "/api/v1/inbox/entries/{notification_id}/read",
+            "/api/v1/inbox/read",
+        } <= (set(paths))

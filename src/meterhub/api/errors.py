@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meterhub.errors import InvalidInput, MeterhubError, PayloadTooLarge, TooManyAttempts
@@ -84,8 +85,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
         code = codes.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _documented_methods(request) or headers.get("Allow", "")
         return JSONResponse(
-            {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code
+            {"error": {"code": code, "message": str(exc.detail)}},
+            status_code=exc.status_code,
+            headers=headers,
         )
 
 
@@ -93,6 +99,18 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, exc: MeterhubError
     """Send ``exc`` from outside the framework: the portal's page for a portal path, else JSON."""
     response = portal_page(Request(scope, receive), exc) if "app" in scope else None
     await (response or error_response(exc))(scope, receive, send)
+
+
+def _documented_methods(request: Request) -> str:
+    """Every method the OpenAPI document gives this path (RFC 9110: a 405 names them in
+    ``Allow``). Starlette's own header names only the first route's, and a path's ``GET`` and
+    ``POST`` are two routes here."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern, _, _ = compile_path(template)
+        if pattern.match(request.url.path):
+            methods |= {m.upper() for m in operations}
+    return ", ".join(sorted(methods))
 
 
 class BodySizeLimit:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from meterhub.api.deps import CurrentActor, DbSession, RowId
+from meterhub.api.responses import JSON_BODY, refusals
 from meterhub.forecasts import service
 from meterhub.forecasts.models import InstallForecast
 from meterhub.forecasts.schemas import ForecastIn, ForecastOut
 from meterhub.kit.clock import utcnow
 
-router = APIRouter(tags=["forecasts"])
+# A supplier you may not see (or none) is a 404 on every route.
+router = APIRouter(tags=["forecasts"], responses=refusals(404))
 
 
 def forecast_out(row: InstallForecast) -> ForecastOut:
@@ -29,7 +31,12 @@ def forecast_out(row: InstallForecast) -> ForecastOut:
     )
 
 
-@router.post("/forecasts", response_model=ForecastOut, status_code=201)
+@router.post(
+    "/forecasts",
+    response_model=ForecastOut,
+    status_code=201,
+    responses={**JSON_BODY, **refusals(409)},
+)
 def submit_forecast(body: ForecastIn, session: DbSession, actor: CurrentActor) -> ForecastOut:
     """Forecast installs for a month that has not begun. Submitting again for the same
     supplier, role, month and region supersedes the forecast in force (it stays in the history)."""

@@ -12,13 +12,14 @@ and carry a refusal as ``accepted: false`` with its code in a 200 answer.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from meterhub.api.deps import CurrentActor, CurrentUser, DbSession, authorization_of
+from meterhub.api.responses import JSON_BODY, refusals
 from meterhub.errors import MeterhubError, NotFound
 from meterhub.gateway import callbacks, intake, queries, service
 from meterhub.gateway.models import OutboundMessage
@@ -66,11 +67,28 @@ def bearer_authorization(request: Request) -> str:
 
 Authorization = Annotated[str, Depends(bearer_authorization)]
 
+# A refused XML request is answered in DUIS XML (its code in ``X-DUIS-Response-Code``), with
+# the status ``service.http_status_for`` gives it; a call the hub cannot take at all (no token,
+# too big, shutting down) is the API's JSON error.
+_DUIS_XML = {"application/xml": {"schema": {"type": "string"}}}
+_DUIS_REFUSALS: dict[int | str, dict[str, Any]] = {
+    200: {"content": _DUIS_XML, "description": "I99 acknowledgement"},
+    400: {
+        "content": _DUIS_XML,
+        "description": "E65: malformed, schema-invalid, a replayed counter",
+    },
+    403: {"content": _DUIS_XML, "description": "Not permitted: user, role or device access"},
+    404: {"content": _DUIS_XML, "description": "The device is unknown"},
+    409: {"content": _DUIS_XML, "description": "The device's status does not allow it"},
+    422: {"content": _DUIS_XML, "description": "Refused for another DUIS reason"},
+    **refusals(401, 413, 503),
+}
+
 
 @router.post(
     "",
     response_class=Response,
-    responses={200: {"content": {"application/xml": {}}, "description": "I99 acknowledgement"}},
+    responses=_DUIS_REFUSALS,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -98,7 +116,7 @@ async def submit_xml(request: Request) -> Response:
     )
 
 
-@router.post("/json", response_model=SubmissionOut)
+@router.post("/json", response_model=SubmissionOut, responses={**JSON_BODY, **refusals(503)})
 async def submit_json(
     body: DuisJsonRequest, request: Request, authorization: Authorization
 ) -> SubmissionOut:
@@ -112,7 +130,7 @@ async def submit_json(
     return _out(sub)
 
 
-@router.post("/batch", response_model=BatchOut)
+@router.post("/batch", response_model=BatchOut, responses={**JSON_BODY, **refusals(503)})
 async def submit_batch(body: BatchIn, request: Request, authorization: Authorization) -> BatchOut:
     """Many requests at once, each with its own result, in order.
 
@@ -177,7 +195,7 @@ def poll_messages(
     )
 
 
-@router.get("/requests/{request_id}", response_model=RequestStatusOut)
+@router.get("/requests/{request_id}", response_model=RequestStatusOut, responses=refusals(404))
 def request_status(request_id: str, session: DbSession, user: CurrentUser) -> RequestStatusOut:
     """One request's life: acknowledgement, state, response, RTT and the messages it caused."""
     row = queries.accepted_request(session, party_id=user.party_id, request_id=request_id)
@@ -203,7 +221,7 @@ def get_callback(session: DbSession, actor: CurrentActor) -> CallbackOut:
     return CallbackOut(url=queries.callback_url(session, actor=actor))
 
 
-@router.put("/callback", response_model=CallbackOut)
+@router.put("/callback", response_model=CallbackOut, responses=JSON_BODY)
 def set_callback(body: CallbackIn, session: DbSession, actor: CurrentActor) -> CallbackOut:
     """Push your responses and alerts to this URL (bounded retries, then held for polling).
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from meterhub.api.deps import CurrentActor, DbSession
+from meterhub.api.responses import JSON_BODY, refusals
 from meterhub.inventory import service
 from meterhub.inventory.models import Device
 from meterhub.inventory.schemas import (
@@ -86,25 +87,36 @@ def list_devices(
     return DevicePageOut(items=devices_out(session, page.items), next_cursor=page.next_cursor)
 
 
-@router.post("/devices", response_model=DeviceOut, status_code=201)
+@router.post(
+    "/devices",
+    response_model=DeviceOut,
+    status_code=201,
+    responses={**JSON_BODY, **refusals(409)},
+)
 def add_device(body: DeviceIn, session: DbSession, actor: CurrentActor) -> DeviceOut:
     device = service.add_device(session, actor=actor, **body.model_dump(), now=utcnow())
     return devices_out(session, [device])[0]
 
 
-@router.get("/devices/{device_id}", response_model=DeviceOut)
+@router.get("/devices/{device_id}", response_model=DeviceOut, responses=refusals(404))
 def get_device(device_id: str, session: DbSession, actor: CurrentActor) -> DeviceOut:
     return devices_out(session, [service.get_device(session, actor=actor, device_id=device_id)])[0]
 
 
-@router.get("/devices/{device_id}/history", response_model=list[HistoryOut])
+@router.get(
+    "/devices/{device_id}/history", response_model=list[HistoryOut], responses=refusals(404)
+)
 def device_history(device_id: str, session: DbSession, actor: CurrentActor) -> list[HistoryOut]:
     """Every change of status, owner or link, oldest first."""
     rows = service.device_history(session, actor=actor, device_id=device_id)
     return [HistoryOut.model_validate(r) for r in rows]
 
 
-@router.post("/devices/{device_id}/status", response_model=DeviceOut)
+@router.post(
+    "/devices/{device_id}/status",
+    response_model=DeviceOut,
+    responses={**JSON_BODY, **refusals(404, 409)},
+)
 def change_status(
     device_id: str, body: StatusChange, session: DbSession, actor: CurrentActor
 ) -> DeviceOut:
@@ -120,7 +132,11 @@ def change_status(
     return devices_out(session, [device])[0]
 
 
-@router.post("/devices/{device_id}/owner", response_model=DeviceOut)
+@router.post(
+    "/devices/{device_id}/owner",
+    response_model=DeviceOut,
+    responses={**JSON_BODY, **refusals(403, 404)},
+)
 def change_owner(
     device_id: str, body: OwnerChange, session: DbSession, actor: CurrentActor
 ) -> DeviceOut:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from meterhub.api.deps import CurrentActor, DbSession, RowId
+from meterhub.api.responses import refusals
 from meterhub.kit.clock import utcnow
 from meterhub.kit.pagination import MAX_SQL_INT
 from meterhub.notifications import service
@@ -44,12 +45,16 @@ def list_inbox(
     )
 
 
-@router.get("/inbox/{notification_id}", response_model=InboxEntryOut)
+@router.get(
+    "/inbox/entries/{notification_id}", response_model=InboxEntryOut, responses=refusals(404)
+)
 def get_entry(notification_id: RowId, session: DbSession, actor: CurrentActor) -> InboxEntryOut:
     return entry_out(service.entry(session, actor=actor, notification_id=notification_id))
 
 
-@router.post("/inbox/{notification_id}/read", response_model=InboxEntryOut)
+@router.post(
+    "/inbox/entries/{notification_id}/read", response_model=InboxEntryOut, responses=refusals(404)
+)
 def mark_read(notification_id: RowId, session: DbSession, actor: CurrentActor) -> InboxEntryOut:
     """Mark one entry read (again: no change, it keeps the first time)."""
     row = service.mark_read(session, actor=actor, notification_id=notification_id, now=utcnow())

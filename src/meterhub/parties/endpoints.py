@@ -7,6 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Query
 
 from meterhub.api.deps import CurrentActor, CurrentUser, DbSession, RowId
+from meterhub.api.responses import JSON_BODY, refusals
 from meterhub.errors import NotFound
 from meterhub.kit.clock import today, utcnow
 from meterhub.parties import service
@@ -60,7 +61,12 @@ def list_parties(session: DbSession, actor: CurrentActor) -> list[PartyOut]:
     return [party_out(p) for p in service.list_parties(session, actor=actor)]
 
 
-@router.post("/parties", response_model=PartyOut, status_code=201)
+@router.post(
+    "/parties",
+    response_model=PartyOut,
+    status_code=201,
+    responses={**JSON_BODY, **refusals(403, 409)},
+)
 def create_party(body: PartyIn, session: DbSession, actor: CurrentActor) -> PartyOut:
     """Register a party that signed the code (hub operator only)."""
     party = service.create_party(
@@ -75,7 +81,7 @@ def create_party(body: PartyIn, session: DbSession, actor: CurrentActor) -> Part
     return party_out(party)
 
 
-@router.get("/parties/{code}", response_model=PartyOut)
+@router.get("/parties/{code}", response_model=PartyOut, responses=refusals(404))
 def get_party(code: str, session: DbSession, actor: CurrentActor) -> PartyOut:
     return party_out(service.visible_party(session, actor=actor, code=code))
 
@@ -90,7 +96,12 @@ def list_appointments(
     return [appointment_out(a) for a in service.list_appointments(session, actor=actor, on_day=on)]
 
 
-@router.post("/appointments", response_model=AppointmentOut, status_code=201)
+@router.post(
+    "/appointments",
+    response_model=AppointmentOut,
+    status_code=201,
+    responses={**JSON_BODY, **refusals(404, 409)},
+)
 def create_appointment(
     body: AppointmentIn, session: DbSession, actor: CurrentActor
 ) -> AppointmentOut:
@@ -107,7 +118,7 @@ def create_appointment(
     return appointment_out(row)
 
 
-@router.get("/appointments/check", response_model=MayActOut)
+@router.get("/appointments/check", response_model=MayActOut, responses=refusals(404))
 def may_act(
     session: DbSession,
     actor: CurrentActor,
@@ -131,7 +142,9 @@ def may_act(
     )
 
 
-@router.get("/appointments/{appointment_id}", response_model=AppointmentOut)
+@router.get(
+    "/appointments/{appointment_id}", response_model=AppointmentOut, responses=refusals(404)
+)
 def get_appointment(
     appointment_id: RowId, session: DbSession, actor: CurrentActor
 ) -> AppointmentOut:
@@ -140,7 +153,11 @@ def get_appointment(
     )
 
 
-@router.post("/appointments/{appointment_id}/end", response_model=AppointmentOut)
+@router.post(
+    "/appointments/{appointment_id}/end",
+    response_model=AppointmentOut,
+    responses={**JSON_BODY, **refusals(403, 404)},
+)
 def end_appointment(
     appointment_id: RowId, body: AppointmentEnd, session: DbSession, actor: CurrentActor
 ) -> AppointmentOut:

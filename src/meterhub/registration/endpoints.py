@@ -7,6 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Query
 
 from meterhub.api.deps import CurrentActor, DbSession
+from meterhub.api.responses import JSON_BODY, refusals
 from meterhub.errors import NotFound
 from meterhub.kit.clock import today, utcnow
 from meterhub.registration import service
@@ -19,7 +20,8 @@ from meterhub.registration.schemas import (
     ShippersOut,
 )
 
-router = APIRouter(tags=["registration"])
+# Every meter point route: one your party took no part in is a 404, like one that does not exist.
+router = APIRouter(tags=["registration"], responses=refusals(404))
 
 
 def registration_out(row: Registration) -> RegistrationOut:
@@ -34,7 +36,12 @@ def registration_out(row: Registration) -> RegistrationOut:
     )
 
 
-@router.post("/registrations", response_model=RegistrationOut, status_code=201)
+@router.post(
+    "/registrations",
+    response_model=RegistrationOut,
+    status_code=201,
+    responses={**JSON_BODY, **refusals(403, 409)},
+)
 def create_registration(
     body: RegistrationIn, session: DbSession, actor: CurrentActor
 ) -> RegistrationOut:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import FileResponse
 
 from meterhub.api.deps import CurrentUser, DbSession
+from meterhub.api.responses import refusals
 from meterhub.config import Settings
 from meterhub.errors import NotFound
 from meterhub.kit.clock import today
@@ -38,7 +39,8 @@ from meterhub.reporting.schemas import (
     TableOut,
 )
 
-router = APIRouter(tags=["reports"])
+# Another party's reports, or none, are a 404 on every route.
+router = APIRouter(tags=["reports"], responses=refusals(404))
 
 
 def party_shown(db: DbSession, party: str, user: User) -> str:

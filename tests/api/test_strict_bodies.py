@@ -98,7 +98,9 @@ class TestAppointments:
         )
         assert (ended.status_code, ended.json()["valid_to"]) == (200, "2025-04-30")
 
-    @pytest.mark.parametrize("valid_from", [0, 1741564800, "2025-03-10T00:00:00", "20250310"])
+    @pytest.mark.parametrize(
+        "valid_from", [0, 1741564800, "0", "86400", "2025-03-10T00:00:00", "20250310"]
+    )
     def test_anything_else_is_not_a_date(
         self, client: TestClient, session: Session, supplier: Login, valid_from: object
     ) -> None:
@@ -142,3 +144,21 @@ def test_other_bodies_refuse_the_wrong_type(
     r = client.post(path, json=body, headers=supplier.headers)
     assert r.status_code == 422, r.text
     assert r.json()["error"]["details"][0]["field"] == (field or "body.reason")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/appointments?on={day}",
+        "/api/v1/meter-points/1012345678901/held-on?day={day}",
+        "/api/v1/meter-points/1012345678901/shippers?from={day}&to=2025-01-31",
+    ],
+)
+@pytest.mark.parametrize("day", ["0", "86400", "2025-1-5", "2025-02-30"])
+def test_a_day_in_the_query_is_written_yyyy_mm_dd(
+    client: TestClient, supplier: Login, path: str, day: str
+) -> None:
+    """``?on=0`` used to read as 1 January 1970 (pydantic takes a number as epoch seconds)."""
+    r = client.get(path.format(day=day), headers=supplier.headers)
+    assert r.status_code == 422, r.text
+    assert "YYYY-MM-DD" in r.text

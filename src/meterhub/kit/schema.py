@@ -10,10 +10,11 @@ validation of JSON itself accepts, and nothing else (not a number, not a timesta
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 
 class Strict(BaseModel):
@@ -26,17 +27,21 @@ class RequestBody(Strict):
     model_config = ConfigDict(extra="forbid", from_attributes=True, strict=True)
 
 
-_DATE = TypeAdapter(date)
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _date_from_json(value: Any) -> Any:
     if not isinstance(value, str):
         return value  # a date object passes strict validation; anything else is refused there
-    try:
-        return _DATE.validate_strings(value, strict=True)
-    except ValidationError:
-        raise ValueError(f"{value[:40]!r} is not a date written YYYY-MM-DD") from None
+    # pydantic reads "0" or "86400" as a day of the Unix epoch even in strict mode: only the
+    # calendar form is a date here.
+    if _ISO_DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{value[:40]!r} is not a date written YYYY-MM-DD")
 
 
-#: A date in a request body, sent as JSON text ``YYYY-MM-DD``.
+#: A date in a request body or query, sent as text ``YYYY-MM-DD`` (never a number of seconds).
 IsoDate = Annotated[date, BeforeValidator(_date_from_json)]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Query
 
 from meterhub.api.deps import CurrentActor, CurrentUser, DbSession, RowId
 from meterhub.api.responses import JSON_BODY, refusals
 from meterhub.errors import NotFound
 from meterhub.kit.clock import today, utcnow
+from meterhub.kit.schema import IsoDate
 from meterhub.parties import service
 from meterhub.parties.models import AgentAppointment, Party
 from meterhub.parties.schemas import (
@@ -90,7 +89,7 @@ def get_party(code: str, session: DbSession, actor: CurrentActor) -> PartyOut:
 def list_appointments(
     session: DbSession,
     actor: CurrentActor,
-    on: date | None = Query(default=None, description="Only appointments in force on this day"),
+    on: IsoDate | None = Query(default=None, description="Only appointments in force on this day"),
 ) -> list[AppointmentOut]:
     """Appointments you made (as a supplier) or hold (as an agent)."""
     return [appointment_out(a) for a in service.list_appointments(session, actor=actor, on_day=on)]
@@ -124,7 +123,7 @@ def may_act(
     actor: CurrentActor,
     supplier: str,
     agent: str,
-    day: date | None = None,
+    day: IsoDate | None = None,
 ) -> MayActOut:
     """May ``agent`` act for ``supplier`` on ``day`` (default today)? Asked by either side."""
     on_day = day or today()

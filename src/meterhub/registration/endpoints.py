@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -10,6 +10,7 @@ from meterhub.api.deps import CurrentActor, DbSession
 from meterhub.api.responses import JSON_BODY, refusals
 from meterhub.errors import NotFound
 from meterhub.kit.clock import today, utcnow
+from meterhub.kit.schema import IsoDate
 from meterhub.registration import service
 from meterhub.registration.models import Registration
 from meterhub.registration.schemas import (
@@ -71,7 +72,7 @@ def registration_history(
 
 @router.get("/meter-points/{mpxn}/held-on", response_model=HeldOnOut)
 def held_on(
-    mpxn: str, session: DbSession, actor: CurrentActor, day: date | None = None
+    mpxn: str, session: DbSession, actor: CurrentActor, day: IsoDate | None = None
 ) -> HeldOnOut:
     """Who held the meter point on ``day``. You must have taken part in that period."""
     visible = service.visible_history(session, actor=actor, mpxn=mpxn)
@@ -89,8 +90,8 @@ def shippers(
     mpxn: str,
     session: DbSession,
     actor: CurrentActor,
-    start: date = Query(alias="from"),
-    end: date = Query(alias="to"),
+    start: Annotated[IsoDate, Query(alias="from")],
+    end: Annotated[IsoDate, Query(alias="to")],
 ) -> ShippersOut:
     """Each shipper registered to a gas meter point over a period, with its day count (the split
     of a theft claim). Your party must have taken part in the meter point's history."""

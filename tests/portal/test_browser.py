@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,29 +58,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def seeded(session: Session, world: TwoSuppliers) -> TwoSuppliers:
-    """Supplier A gets enough commissioned meters for three pages of ten."""
-    dno = make_party(session, roles=("ED",))
-    for i in range(24):
-        mpxn = make_mpan_for(300 + i)
-        make_registration(session, mpxn=mpxn, supplier=world.a, network=dno)
-        world.devices_a.append(
-            make_device(
-                session,
-                mpxn=mpxn,
-                model=("ACME-1", "ACME-2", "ACME-3")[i % 3],
-                firmware_version=("1.0.0", "2.0.0")[i % 2],
-                csp_region=("North", "Central", "South")[i % 3],
-            )
-        )
-    session.commit()
-    return world
-
-
-@pytest.fixture
-def server(settings: Settings, seeded: TwoSuppliers, tmp_path: Path) -> Iterator[str]:
-    """``meterhub serve`` on a free port; yields its base URL."""
+@contextmanager
+def served_hub(tmp_path: Path) -> Iterator[str]:
+    """``meterhub serve`` on a free port, with this process's environment, until the block
+    ends; yields its base URL once ``/healthz`` answers (its log is ``tmp_path/server.log``)."""
     port = free_port()
     command = [str(Path(sys.executable).parent / "meterhub"), "serve", "--port", str(port)]
     log = (tmp_path / "server.log").open("w")
@@ -108,6 +90,33 @@ def server(settings: Settings, seeded: TwoSuppliers, tmp_path: Path) -> Iterator
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture
+def seeded(session: Session, world: TwoSuppliers) -> TwoSuppliers:
+    """Supplier A gets enough commissioned meters for three pages of ten."""
+    dno = make_party(session, roles=("ED",))
+    for i in range(24):
+        mpxn = make_mpan_for(300 + i)
+        make_registration(session, mpxn=mpxn, supplier=world.a, network=dno)
+        world.devices_a.append(
+            make_device(
+                session,
+                mpxn=mpxn,
+                model=("ACME-1", "ACME-2", "ACME-3")[i % 3],
+                firmware_version=("1.0.0", "2.0.0")[i % 2],
+                csp_region=("North", "Central", "South")[i % 3],
+            )
+        )
+    session.commit()
+    return world
+
+
+@pytest.fixture
+def server(settings: Settings, seeded: TwoSuppliers, tmp_path: Path) -> Iterator[str]:
+    """``meterhub serve`` on a free port; yields its base URL."""
+    with served_hub(tmp_path) as base:
+        yield base
 
 
 @pytest.fixture

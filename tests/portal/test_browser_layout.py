@@ -13,12 +13,8 @@ at."""
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,7 +28,7 @@ from meterhub.config import Settings
 from tests.factories import Login, make_login, make_party
 from tests.gateway.duis_factories import duis_id, read_registers
 from tests.portal.reports_world import SECRET, report_files
-from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port
+from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS, served_hub
 from tests.reporting.explore_lake import GAS_SUPPLIERS, NETWORK, SUPPLIERS
 from tests.worlds import make_held_hub, make_supplied_meter, make_world
 
@@ -154,25 +150,7 @@ def server(
     monkeypatch.setenv("METERHUB_LAKE_DIR", str(lake))
     monkeypatch.setenv("METERHUB_REPORTS_DIR", str(report_files[1]))
     monkeypatch.setenv("METERHUB_REPORT_SECRET", SECRET)
-    port = free_port()
-    command = [str(Path(sys.executable).parent / "meterhub"), "serve", "--port", str(port)]
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        command, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail("server did not start:\n" + (tmp_path / "server.log").read_text())
-                time.sleep(0.2)
+    with served_hub(tmp_path) as base:
         supplier = kinds[0].login
         nobodys = "00-DB-12-FF-FF-FF-FF-FF"
         for n, device in enumerate((*kinds[0].devices[:3], nobodys), 1):
@@ -186,14 +164,6 @@ def server(
             with contextlib.suppress(OSError):  # refused requests are traffic too
                 urllib.request.urlopen(request, timeout=30).close()
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture

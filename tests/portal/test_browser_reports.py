@@ -5,11 +5,6 @@ find another party's report is not there."""
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
-from tests.portal.test_browser import free_port, keep_for_docs, page  # noqa: E402
+from tests.portal.test_browser import keep_for_docs, page, served_hub  # noqa: E402
 
 __all__ = ["page", "report_files"]
 
@@ -46,34 +41,8 @@ def server(
     monkeypatch.setenv("METERHUB_LAKE_DIR", str(lake))
     monkeypatch.setenv("METERHUB_REPORTS_DIR", str(reports))
     monkeypatch.setenv("METERHUB_REPORT_SECRET", SECRET)
-    port = free_port()
-    command = [str(Path(sys.executable).parent / "meterhub"), "serve", "--port", str(port)]
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        command, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail("server did not start:\n" + (tmp_path / "server.log").read_text())
-                time.sleep(0.2)
+    with served_hub(tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def summary_cells(p: Page) -> list[list[str]]:

@@ -25,7 +25,8 @@ from meterhub.kit.pagination import encode_cursor
 from tests.factories import make_login, make_party
 from tests.portal.conftest import csrf_from, log_in
 
-HUGE = (2**63, 2**64, 10**30)
+#: 2^31 is past PostgreSQL's INTEGER ids; 2^63 past SQLite's and every signed 64-bit integer.
+HUGE = (2**31, 2**63, 2**64, 10**30)
 
 
 @dataclass(frozen=True)

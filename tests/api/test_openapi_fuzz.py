@@ -105,7 +105,7 @@ boundaries = _schema({"examples": False, "fuzzing": False, "coverage": True}, ma
 
 # Integers past 64 bits, where SQLite's (and PostgreSQL's bigint) end: the document sets no
 # bound, so a client may send them, and each must be refused, never a server error.
-BEYOND_64_BITS = [2**63, 2**64, -(2**63) - 1]
+BEYOND_64_BITS = [2**31, 2**63, 2**64, -(2**63) - 1]  # 2^31: past PostgreSQL's INTEGER ids
 # Every integer parameter of the document, with the rest of a request that reaches it.
 INTEGER_PARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET /api/v1/appointments/{appointment_id}", "appointment_id"): {},

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from meterhub.errors import InvalidInput
-from meterhub.kit.pagination import MAX_SQL_INT, decode_cursor, encode_cursor
+from meterhub.kit.pagination import MAX_ROW_ID, decode_cursor, encode_cursor
 
-sql_ints = st.integers(min_value=-MAX_SQL_INT - 1, max_value=MAX_SQL_INT)
+sql_ints = st.integers(min_value=-MAX_ROW_ID - 1, max_value=MAX_ROW_ID)
 scalars = st.one_of(st.none(), st.booleans(), sql_ints, st.text())
 
 
@@ -42,6 +42,7 @@ class TestCursor:
             base64.urlsafe_b64encode(b"\xff\xfe\x00").decode(),
             # a position no database row can have (SQLite could not even bind it)
             encode_cursor(["2026-11-25T16:00:00+00:00", 2**63]),
+            encode_cursor(["2026-11-25T16:00:00+00:00", 2**31]),
             encode_cursor([-(2**63) - 1]),
             encode_cursor([10**30]),
         ],

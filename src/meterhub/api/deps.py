@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from meterhub.audit.service import Actor
 from meterhub.db.session import begin_write, get_sessionmaker
 from meterhub.errors import NotAuthenticated, NotFound
-from meterhub.kit.pagination import MAX_SQL_INT
+from meterhub.kit.pagination import MAX_ROW_ID
 from meterhub.parties.models import User
 from meterhub.parties.service import (
     ApiUser,
@@ -77,13 +77,13 @@ def current_api_user(request: Request, session: DbSession) -> ApiUser:
 
 
 def _row_id(value: int) -> int:
-    if not 1 <= value <= MAX_SQL_INT:
+    if not 1 <= value <= MAX_ROW_ID:
         raise NotFound(f"there is nothing with the id {value}")
     return value
 
 
 #: A row's id in a path (``/appointments/{appointment_id}``): an integer that no row can have
-#: (below 1, or past the signed 64-bit integers both databases key rows with) is not found,
+#: (below 1, or past the 32-bit INTEGER every table keys its rows with) is not found,
 #: like any other id that names nothing, rather than reaching the database.
 RowId = Annotated[int, AfterValidator(_row_id)]
 

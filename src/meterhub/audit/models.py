@@ -26,5 +26,5 @@ class AuditEntry(Base):
     interface: Mapped[str] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(64))
     object_type: Mapped[str] = mapped_column(String(32))
-    object_id: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(120))  # a username is up to 120
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)

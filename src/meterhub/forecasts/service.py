@@ -37,6 +37,7 @@ from meterhub.errors import Conflict, InvalidInput, NotFound
 from meterhub.forecasts.models import InstallForecast
 from meterhub.inventory.catalogue import CspRegion
 from meterhub.kit.clock import as_utc, utcnow
+from meterhub.kit.pagination import MAX_ROW_ID
 from meterhub.parties.roles import SUPPLIER_ROLES
 from meterhub.parties.service import (
     may_act_for,
@@ -274,7 +275,7 @@ def list_forecasts(
 def get_forecast(
     session: Session, *, actor: Actor, forecast_id: int, now: datetime | None = None
 ) -> InstallForecast:
-    if not 0 < forecast_id < 2**63:  # no such id; SQLite cannot even bind it
+    if not 0 < forecast_id <= MAX_ROW_ID:  # no such id on either database
         raise NotFound(f"no forecast {forecast_id}")
     day = (as_utc(now) if now is not None else utcnow()).date()
     row = session.scalar(

@@ -36,7 +36,7 @@ from meterhub.gateway.schemas import (
     SubmissionOut,
 )
 from meterhub.kit.clock import utcnow
-from meterhub.kit.pagination import MAX_SQL_INT
+from meterhub.kit.pagination import MAX_ROW_ID
 from meterhub.parties.service import token_from_header
 
 router = APIRouter(prefix="/duis", tags=["duis"])
@@ -183,7 +183,7 @@ def poll_messages(
     session: DbSession,
     user: CurrentUser,
     after: int = Query(
-        default=0, ge=0, le=MAX_SQL_INT, description="Cursor: the last message id you have"
+        default=0, ge=0, le=MAX_ROW_ID, description="Cursor: the last message id you have"
     ),
     limit: int = Query(default=100, ge=1, le=1000),
     kind: str | None = Query(default=None, pattern="^(response|alert)$"),

@@ -527,16 +527,19 @@ def _alert_xml(
 def rejected_submission(
     session: Session, *, user: PartyUser, rejected: DuisRejected, raw: bytes, now: datetime
 ) -> Submission:
-    """Store a request refused before it could be parsed (malformed, XML attack, schema)."""
+    """Store a request refused before it could be parsed (malformed, XML attack, schema).
+
+    What was sent is kept as evidence, whatever it was: undecodable bytes and NULs (which no
+    PostgreSQL text column holds) become U+FFFD."""
     row = ServiceRequest(
         request_id=rejected.request_id or "",
         party_id=user.party_id,
         user_id=user.id,
         received_at=now,
         ack_code=rejected.response_code,
-        refusal_reason=rejected.message[:2000],
+        refusal_reason=_storable(rejected.message[:2000]),
         state="refused",
-        raw=raw[:4096].decode("utf-8", "replace"),
+        raw=_storable(raw[:4096].decode("utf-8", "replace")),
     )
     session.add(row)
     session.flush()
@@ -544,6 +547,10 @@ def rejected_submission(
 
     xml = messages.error_response(rejected.request_id, None, None, rejected.response_code, now)
     return Submission(request=row, accepted=False, code=rejected.response_code, reply_xml=xml)
+
+
+def _storable(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
 
 
 HTTP_STATUS = {

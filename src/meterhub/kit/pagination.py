@@ -12,6 +12,11 @@ from meterhub.errors import InvalidInput
 #: count stored in either lies beyond it, and SQLite cannot even bind a larger one.
 MAX_SQL_INT = 2**63 - 1
 
+#: The largest row id: every table's id is an INTEGER column, which PostgreSQL holds as 32 bits
+#: (SQLite would go further, PostgreSQL refuses to compare with a larger number). An id or a
+#: cursor position past it names nothing on either database.
+MAX_ROW_ID = 2**31 - 1
+
 
 def encode_cursor(values: list[Any]) -> str:
     raw = json.dumps(values, separators=(",", ":"), default=str).encode()
@@ -25,7 +30,7 @@ def decode_cursor(cursor: str) -> list[Any]:
     except (ValueError, TypeError) as exc:
         raise InvalidInput("cursor is not one this hub issued", code="bad_cursor") from exc
     if not isinstance(values, list) or any(
-        isinstance(v, int) and not -MAX_SQL_INT - 1 <= v <= MAX_SQL_INT for v in values
+        isinstance(v, int) and not -MAX_ROW_ID - 1 <= v <= MAX_ROW_ID for v in values
     ):
         raise InvalidInput("cursor is not one this hub issued", code="bad_cursor")
     return values

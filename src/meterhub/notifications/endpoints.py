@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from meterhub.api.deps import CurrentActor, DbSession, RowId
 from meterhub.api.responses import refusals
 from meterhub.kit.clock import utcnow
-from meterhub.kit.pagination import MAX_SQL_INT
+from meterhub.kit.pagination import MAX_ROW_ID
 from meterhub.notifications import service
 from meterhub.notifications.models import Notification
 from meterhub.notifications.schemas import InboxEntryOut, InboxPageOut, MarkedOut
@@ -28,7 +28,7 @@ def list_inbox(
     actor: CurrentActor,
     unread: bool = Query(default=False, description="Only unread entries"),
     before: int | None = Query(
-        default=None, ge=1, le=MAX_SQL_INT, description="Entries older than this id"
+        default=None, ge=1, le=MAX_ROW_ID, description="Entries older than this id"
     ),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> InboxPageOut:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor
 from meterhub.errors import InvalidInput, NotFound
+from meterhub.kit.pagination import MAX_ROW_ID
 from meterhub.notifications.models import Notification, OutboxMail
 from meterhub.parties import service as parties
 
@@ -27,7 +28,7 @@ _KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 MAX_SUBJECT = 200
 MAX_LINK = 500
 #: Ids are 64-bit: a bigger number names no entry (and SQLite could not even bind it).
-_ID_LIMIT = 2**63
+_ID_LIMIT = MAX_ROW_ID + 1
 
 
 @dataclass(frozen=True)

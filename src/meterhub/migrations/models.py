@@ -11,6 +11,7 @@ from meterhub.gateway.models import (
     RequestCounter,
     ServiceRequest,
 )
+from meterhub.hub_market.models import AllocationRule, Listing, ListingRequest, Transfer
 from meterhub.inventory.models import Device, DeviceHistory
 from meterhub.notifications.models import Notification, OutboxMail
 from meterhub.parties.models import AgentAppointment, ApiToken, Party, PartyRole, User, UserRole
@@ -19,6 +20,7 @@ from meterhub.registration.models import MeterPoint, Registration
 
 __all__ = [
     "AgentAppointment",
+    "AllocationRule",
     "ApiToken",
     "AuditEntry",
     "Base",
@@ -28,6 +30,8 @@ __all__ = [
     "FirmwareDelivery",
     "HubReturn",
     "InstallForecast",
+    "Listing",
+    "ListingRequest",
     "LoginThrottle",
     "MeterPoint",
     "Notification",
@@ -39,6 +43,7 @@ __all__ = [
     "Registration",
     "RequestCounter",
     "ServiceRequest",
+    "Transfer",
     "User",
     "UserRole",
 ]

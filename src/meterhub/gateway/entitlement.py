@@ -17,6 +17,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from meterhub.comms_hubs.service import may_return
 from meterhub.parties.roles import NETWORK_ROLES, Role
 from meterhub.parties.service import may_act_for
 from meterhub.registration.fuels import Fuel, fuel_of_mpxn
@@ -68,15 +69,16 @@ def entitled(
 ) -> bool:
     """May ``party_id`` acting as ``role`` send a request about ``device`` on ``day``?
 
-    ``holder_only`` narrows supplier-side entitlement to the party holding the device (hub returns).
+    ``holder_only`` is for the hub returns: the comms hubs' one rule of who may return a hub
+    (``comms_hubs.service.may_return``), which the API and the portal ask too.
     """
-    if role == "OU":
-        return not holder_only
     if holder_only:
-        holders = {device.owner_party_id} if device.owner_party_id is not None else set()
-        reg = None
-    else:
-        holders, reg = responsible_suppliers(session, device, day)
+        return may_return(
+            session, party_id=party_id, role=role, holder_party_id=device.owner_party_id, day=day
+        )
+    if role == "OU":
+        return True
+    holders, reg = responsible_suppliers(session, device, day)
     if role in SUPPLIER_FUEL:
         if party_id not in holders:
             return False
@@ -88,8 +90,6 @@ def entitled(
             return SUPPLIER_FUEL[role] is fuel_of_mpxn(reg.mpxn)
         return True
     if role in NETWORK_ROLES:
-        if holder_only:
-            return False
         reg = reg or (
             registered_parties_on(session, mpxn=device.mpxn, day=day) if device.mpxn else None
         )

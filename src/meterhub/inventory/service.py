@@ -554,6 +554,98 @@ def withdraw_returned(
         )
 
 
+def existing_device_ids(session: Session, *, device_ids: Iterable[str]) -> set[str]:
+    """Which of these Device IDs the inventory already holds, in one query per thousand: an
+    advance shipment notice is checked against SMI before any of its hubs is accepted. Not
+    checked for visibility: a GUID is either free or not, whoever holds it."""
+    ids = sorted(set(device_ids))
+    found: set[str] = set()
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        found.update(session.scalars(select(Device.device_id).where(Device.device_id.in_(chunk))))
+    return found
+
+
+def receive_hubs(
+    session: Session,
+    *,
+    actor: Actor,
+    device_ids: Sequence[str],
+    owner_party_id: int,
+    manufacturer: str,
+    model: str,
+    firmware_version: str,
+    smets_version: str,
+    csp_region: str,
+    reason: str,
+    now: datetime,
+) -> list[Device]:
+    """Communications Hubs a party accepted from a delivery enter SMI as ``Pending`` stock it
+    holds, all of one variant and region: every one or none. A Device ID the inventory already
+    holds refuses the whole set, naming each such ID, before anything is written. Each hub
+    gets its first history row and an audit entry, as ``add_device`` writes them."""
+    region = parse_enum(CspRegion, csp_region, "region")
+    if smets_version not in SMETS_VERSIONS:
+        raise InvalidInput(
+            f"unknown SMETS/CHTS version {smets_version!r}", code="bad_smets_version"
+        )
+    ids = [normalise_eui64(d) for d in device_ids]
+    taken = existing_device_ids(session, device_ids=ids)
+    if taken:
+        shown = ", ".join(sorted(taken)[:20])
+        raise Conflict(
+            f"{len(taken)} of these hubs are already in the inventory: {shown}",
+            code="device_exists",
+            details={"device_ids": sorted(taken)},
+        )
+    owner_code = party_by_code_for_id(session, owner_party_id)
+    devices = []
+    for device_id in ids:
+        device = Device(
+            device_id=device_id,
+            device_type=DeviceType.CHF.value,
+            manufacturer=manufacturer,
+            model=model,
+            firmware_version=firmware_version,
+            smets_version=smets_version,
+            csp_region=region.value,
+            status=DeviceStatus.PENDING.value,
+            owner_party_id=owner_party_id,
+            created_at=now,
+            updated_at=now,
+        )
+        devices.append(device)
+        session.add(device)
+        session.add(
+            DeviceHistory(
+                device_id=device_id,
+                at=now,
+                field="status",
+                old_value=None,
+                new_value=DeviceStatus.PENDING.value,
+                actor=actor.name,
+                reason=reason,
+            )
+        )
+        record(
+            session,
+            actor=actor,
+            action="device.added",
+            object_type="device",
+            object_id=device_id,
+            changes={
+                "device_type": DeviceType.CHF.value,
+                "model": model,
+                "status": DeviceStatus.PENDING.value,
+                "owner": owner_code,
+                "reason": reason,
+            },
+            now=now,
+        )
+    session.flush()
+    return devices
+
+
 def install_hub(
     session: Session,
     *,

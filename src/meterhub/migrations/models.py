@@ -1,7 +1,13 @@
 """Every domain's models, imported so ``Base.metadata`` knows all tables (for Alembic)."""
 
 from meterhub.audit.models import AuditEntry
-from meterhub.comms_hubs.models import HubReturn
+from meterhub.comms_hubs.models import (
+    HubConsignment,
+    HubConsignmentLine,
+    HubOrder,
+    HubReturn,
+    HubStockLocation,
+)
 from meterhub.db.base import Base
 from meterhub.forecasts.models import InstallForecast
 from meterhub.gateway.models import (
@@ -28,7 +34,11 @@ __all__ = [
     "Device",
     "DeviceHistory",
     "FirmwareDelivery",
+    "HubConsignment",
+    "HubConsignmentLine",
+    "HubOrder",
     "HubReturn",
+    "HubStockLocation",
     "InstallForecast",
     "Listing",
     "ListingRequest",

@@ -339,9 +339,9 @@ def record_consignment(
     twice, one already in the inventory or already on another consignment not rejected; and
     the ASN may not carry more hubs than the order has outstanding. One refusal names every bad
     line (``details``: line, GUID, problem), and nothing is recorded."""
+    order = get_order(session, actor=actor, order_id=order_id)
     if not actor.is_operator:
         raise PermissionDenied("the DCC records advance shipment notices")
-    order = get_order(session, actor=actor, order_id=order_id)
     if order.state != "confirmed":
         raise InvalidTransition(
             f"hub order {order.id} is {order.state}: only a confirmed order is delivered",

@@ -58,9 +58,11 @@ from schemathesis.schemas import BaseSchema
 from sqlalchemy.orm import Session
 
 from meterhub.app import create_app
+from meterhub.comms_hubs import orders as hub_orders
 from meterhub.config import Settings
 from meterhub.forecasts import service as forecasts
 from meterhub.kit.clock import utcnow
+from meterhub.parties.service import actor_for
 from tests.factories import SYSTEM, Login, make_api_login, make_appointment, make_party
 from tests.portal.reports_world import SECRET, report_files
 from tests.reporting.explore_lake import GAS_SUPPLIERS, NETWORK, SUPPLIERS
@@ -116,6 +118,16 @@ INTEGER_PARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET /api/v1/duis/messages", "after"): {},
     ("GET /api/v1/duis/messages", "limit"): {},
     ("GET /api/v1/devices", "limit"): {},
+    ("GET /api/v1/hubs/orders", "limit"): {},
+    ("GET /api/v1/hubs/orders/{order_id}", "order_id"): {},
+    ("POST /api/v1/hubs/orders/{order_id}/confirm", "order_id"): {},
+    ("POST /api/v1/hubs/orders/{order_id}/decline", "order_id"): {"body": {"reason": "no stock"}},
+    ("GET /api/v1/hubs/consignments", "order_id"): {},
+    ("GET /api/v1/hubs/consignments", "limit"): {},
+    ("GET /api/v1/hubs/consignments/{consignment_id}", "consignment_id"): {},
+    ("POST /api/v1/hubs/consignments/{consignment_id}/settle", "consignment_id"): {
+        "body": {"rejections": []}
+    },
     ("GET /api/v1/inbox", "before"): {},
     ("GET /api/v1/inbox", "limit"): {},
     ("GET /api/v1/inbox/entries/{notification_id}", "notification_id"): {},
@@ -209,6 +221,26 @@ def world(session: Session) -> FuzzWorld:
         now=utcnow(),
     )
     logins = {kind: make_api_login(session, party=party) for kind, party in parties.items()}
+    dcc = actor_for(logins["OPERATOR"].user, "api")
+    order = hub_orders.place_order(
+        session,
+        actor=actor_for(logins["IS"].user, "api"),
+        csp_region="North",
+        variant_code="N-SM",
+        quantity=4,
+        delivery_month=f"{utcnow().year + 1}-01",
+        delivery_location="Depot",
+        now=utcnow(),
+    )
+    hub_orders.confirm_order(session, actor=dcc, order_id=order.id, now=utcnow())
+    consignment = hub_orders.record_consignment(
+        session,
+        actor=dcc,
+        order_id=order.id,
+        asn_reference="ASN-FUZZ",
+        lines=[hub_orders.AsnLine(line=1, guid="00-DB-AA-00-00-00-00-01")],
+        now=utcnow(),
+    )
     session.commit()
     fields = {
         "supplier": supplier.code,
@@ -219,12 +251,17 @@ def world(session: Session) -> FuzzWorld:
         "comms_hub_id": hub.device_id,
         "role": "IS",
         "csp_region": "North",
+        "variant": "N-SM",
+        "order_id": order.id,
+        "delivery_month": f"{utcnow().year + 1}-02",
     }
     known = {
         "appointment_id": made.appointment.id,
         "mpxn": meter.mpxn,
         "device_id": meter.device_id,
         "forecast_id": forecast.id,
+        "order_id": order.id,
+        "consignment_id": consignment.id,
         "month": "2024-06",
         "name": "business_process.process_success.csv",
     }

@@ -6,7 +6,7 @@ On a laptop every table fits its card; on a phone a wide table scrolls sideways 
 box, which is allowed: what is inside a scrolling box is not beyond the window.
 
 The pages are the ones a user reaches: every link of the header and main navigation (so a page
-added there is checked too), each section of the report page, a device, a request and an alert.
+added there is checked too), each section of the report page, a device, a request and an alert, and the hub return form.
 Screenshots are left in the test's tmp dir, named ``<party>-<width>-<page>.png``, to be looked
 at."""
 
@@ -208,6 +208,7 @@ def pages_of(page: Page, base: str, kind: Kind) -> dict[str, str]:
         first = page.locator(pattern).first
         if first.count():
             found[name] = first.get_attribute("href") or listing
+    found["hubs-returns"] = "/portal/hubs/returns"
     return found
 
 
@@ -250,4 +251,6 @@ class TestNothingIsWiderThanTheWindow:
             "reports-inventory",
             "device",
             "request",
+            "hubs-orders",
+            "hubs-returns",
         } <= checked

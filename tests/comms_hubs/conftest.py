@@ -71,10 +71,8 @@ def next_month(now: datetime | None = None) -> str:
 
 
 def guids(n: int, start: int = 1, prefix: str = "00-DB-AA-00-00") -> list[str]:
-    return [
-        f"{prefix}-{(start + i) // 65536:02X}-{(start + i) // 256 % 256:02X}-{(start + i) % 256:02X}"
-        for i in range(n)
-    ]
+    numbers = range(start, start + n)
+    return [f"{prefix}-{k // 65536:02X}-{k // 256 % 256:02X}-{k % 256:02X}" for k in numbers]
 
 
 def lines_of(values: Sequence[str]) -> list[orders.AsnLine]:

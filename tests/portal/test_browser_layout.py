@@ -6,9 +6,9 @@ On a laptop every table fits its card; on a phone a wide table scrolls sideways 
 box, which is allowed: what is inside a scrolling box is not beyond the window.
 
 The pages are the ones a user reaches: every link of the header and main navigation (so a page
-added there is checked too), each section of the report page, a device, a request and an alert, and the hub return form.
-Screenshots are left in the test's tmp dir, named ``<party>-<width>-<page>.png``, to be looked
-at."""
+added there is checked too), each section of the report page, a device, a request and an alert,
+and the hub return form. Screenshots are left in the test's tmp dir, named
+``<party>-<width>-<page>.png``, to be looked at."""
 
 from __future__ import annotations
 

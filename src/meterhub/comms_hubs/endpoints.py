@@ -34,6 +34,7 @@ from meterhub.comms_hubs.schemas import (
 )
 from meterhub.comms_hubs.variants import VARIANTS
 from meterhub.kit.clock import utcnow
+from meterhub.kit.pagination import MAX_ROW_ID
 from meterhub.parties.service import party_codes
 
 router = APIRouter(prefix="/hubs", tags=["hubs"])
@@ -218,7 +219,9 @@ def record_consignment(
 def list_consignments(
     session: DbSession,
     actor: CurrentActor,
-    order_id: int | None = Query(default=None, ge=1, description="Only this order's"),
+    order_id: int | None = Query(
+        default=None, ge=1, le=MAX_ROW_ID, description="Only this order's"
+    ),
     cursor: str | None = Query(default=None, description="next_cursor of the previous page"),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> ConsignmentPageOut:

@@ -61,6 +61,7 @@ from meterhub.app import create_app
 from meterhub.config import Settings
 from meterhub.forecasts import service as forecasts
 from meterhub.kit.clock import utcnow
+from meterhub.parties import service as parties_service
 from tests.factories import SYSTEM, Login, make_api_login, make_appointment, make_party
 from tests.portal.reports_world import SECRET, report_files
 from tests.reporting.explore_lake import GAS_SUPPLIERS, NETWORK, SUPPLIERS
@@ -120,6 +121,7 @@ INTEGER_PARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET /api/v1/inbox", "limit"): {},
     ("GET /api/v1/inbox/entries/{notification_id}", "notification_id"): {},
     ("POST /api/v1/inbox/entries/{notification_id}/read", "notification_id"): {},
+    ("GET /api/v1/users", "limit"): {},
 }
 
 
@@ -209,6 +211,12 @@ def world(session: Session) -> FuzzWorld:
         now=utcnow(),
     )
     logins = {kind: make_api_login(session, party=party) for kind, party in parties.items()}
+    # The supplier's login is its Local Security Officer, so the user administration routes
+    # are tried as an officer too; they aim at a user of its own kept for the purpose.
+    parties_service.set_user_permissions(
+        session, actor=SYSTEM, user=logins["IS"].user, local_security_officer=True, now=utcnow()
+    )
+    spare = make_api_login(session, party=supplier, username="spare@esup1")
     session.commit()
     fields = {
         "supplier": supplier.code,
@@ -227,6 +235,7 @@ def world(session: Session) -> FuzzWorld:
         "forecast_id": forecast.id,
         "month": "2024-06",
         "name": "business_process.process_success.csv",
+        "username": spare.user.username,
     }
     return FuzzWorld(logins=logins, known=known, known_fields=fields)
 

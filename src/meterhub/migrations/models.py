@@ -17,6 +17,7 @@ from meterhub.notifications.models import Notification, OutboxMail
 from meterhub.parties.models import AgentAppointment, ApiToken, Party, PartyRole, User, UserRole
 from meterhub.portal.models import LoginThrottle, PortalSession
 from meterhub.registration.models import MeterPoint, Registration
+from meterhub.settlement.models import EnergyAdjustment, InvoiceLine, UnitRate
 
 __all__ = [
     "AgentAppointment",
@@ -27,9 +28,11 @@ __all__ = [
     "Callback",
     "Device",
     "DeviceHistory",
+    "EnergyAdjustment",
     "FirmwareDelivery",
     "HubReturn",
     "InstallForecast",
+    "InvoiceLine",
     "Listing",
     "ListingRequest",
     "LoginThrottle",
@@ -44,6 +47,7 @@ __all__ = [
     "RequestCounter",
     "ServiceRequest",
     "Transfer",
+    "UnitRate",
     "User",
     "UserRole",
 ]

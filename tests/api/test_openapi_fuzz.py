@@ -62,6 +62,7 @@ from meterhub.comms_hubs import orders as hub_orders
 from meterhub.config import Settings
 from meterhub.forecasts import service as forecasts
 from meterhub.kit.clock import utcnow
+from meterhub.parties import service as parties_service
 from meterhub.parties.service import actor_for
 from tests.factories import SYSTEM, Login, make_api_login, make_appointment, make_party
 from tests.portal.reports_world import SECRET, report_files
@@ -132,6 +133,7 @@ INTEGER_PARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET /api/v1/inbox", "limit"): {},
     ("GET /api/v1/inbox/entries/{notification_id}", "notification_id"): {},
     ("POST /api/v1/inbox/entries/{notification_id}/read", "notification_id"): {},
+    ("GET /api/v1/users", "limit"): {},
 }
 
 
@@ -241,6 +243,12 @@ def world(session: Session) -> FuzzWorld:
         lines=[hub_orders.AsnLine(line=1, guid="00-DB-AA-00-00-00-00-01")],
         now=utcnow(),
     )
+    # The supplier's login is its Local Security Officer, so the user administration routes
+    # are tried as an officer too; they aim at a user of its own kept for the purpose.
+    parties_service.set_user_permissions(
+        session, actor=SYSTEM, user=logins["IS"].user, local_security_officer=True, now=utcnow()
+    )
+    spare = make_api_login(session, party=supplier, username="spare@esup1")
     session.commit()
     fields = {
         "supplier": supplier.code,
@@ -264,6 +272,7 @@ def world(session: Session) -> FuzzWorld:
         "consignment_id": consignment.id,
         "month": "2024-06",
         "name": "business_process.process_success.csv",
+        "username": spare.user.username,
     }
     return FuzzWorld(logins=logins, known=known, known_fields=fields)
 

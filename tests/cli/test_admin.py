@@ -225,3 +225,30 @@ class TestUser:
         issued = meterhub("user", "token", username)
         assert issued.exit_code == 0
         assert len(issued.stdout.strip().splitlines()) == 1
+
+    def test_the_operator_makes_and_unmakes_a_local_security_officer(
+        self, settings: Settings, session: Session, client: TestClient
+    ) -> None:
+        self._party()
+        added = meterhub("user", "add", "EDF", "lso", "--password", "x" * 12, "--role", "IS")
+        assert added.exit_code == 0, added.output
+        made = meterhub("user", "lso", "lso")
+        assert made.exit_code == 0, made.output
+        assert made.stdout.strip() == "user lso is now a Local Security Officer of EDF"
+        token = json.loads(meterhub("user", "token", "lso").stdout)["token"]
+        listed = client.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})
+        assert listed.status_code == 200, listed.text
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "user.permissions_changed")
+        ).one()
+        assert (entry.actor, entry.interface) == ("system", "cli")
+
+        withdrawn = meterhub("user", "lso", "lso", "--withdraw")
+        assert withdrawn.exit_code == 0, withdrawn.output
+        listed = client.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})
+        assert listed.json()["error"]["code"] == "not_security_officer"
+
+    def test_lso_of_an_unknown_user(self, settings: Settings) -> None:
+        result = meterhub("user", "lso", "nobody")
+        assert result.exit_code == 2
+        assert _fail_line(result) == "error: unknown_user: no user nobody"

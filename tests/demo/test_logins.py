@@ -84,6 +84,26 @@ class TestPrintedLogins:
             devices = hub.get("/api/v1/devices", headers=token).json()
             assert devices["items"], kind
 
+    def test_each_printed_party_has_a_local_security_officer_who_opens_the_users_page(
+        self, printed: tuple[list[str], Path], hub: TestClient, seeded_db: tuple[str, SeedResult]
+    ) -> None:
+        lines = printed[0]
+        start = lines.index(
+            "  Local Security Officers (Users page: create, disable, reset passwords):"
+        )
+        end = lines.index("", start)
+        officers = dict(line.split() for line in lines[start + 1 : end])
+        by_party = {c.party: c for c in seeded_db[1].credentials}
+        shown = {c.party for c in seeded_db[1].credentials if c.showcase}
+        assert set(officers) == shown
+        for party, username in officers.items():
+            hub.cookies.clear()
+            password = by_party[party].password
+            assert post_login(hub, username, password).status_code == 303, party
+            page = hub.get("/portal/users")
+            assert page.status_code == 200, party
+            assert by_party[party].username in page.text
+
     def test_the_agent_printed_holds_an_appointment_in_force(
         self, printed: tuple[list[str], Path], hub: TestClient, seeded_db: tuple[str, SeedResult]
     ) -> None:

@@ -25,7 +25,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from meterhub.config import Settings
-from tests.factories import Login, make_login, make_party
+from meterhub.kit.clock import utcnow
+from meterhub.parties import service as parties
+from tests.factories import SYSTEM, Login, make_login, make_party
 from tests.gateway.duis_factories import duis_id, read_registers
 from tests.portal.reports_world import SECRET, report_files
 from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS, served_hub
@@ -119,11 +121,16 @@ def kinds(session: Session) -> list[Kind]:
         for i in range(12)
     ]
     make_held_hub(session, owner=supplier)
+    supplier_login = make_login(session, party=supplier)
+    # The supplier's login is its Local Security Officer: its Users pages are checked too.
+    parties.set_user_permissions(
+        session, actor=SYSTEM, user=supplier_login.user, local_security_officer=True, now=utcnow()
+    )
     out = [
         Kind(
             "supplier",
             supplier.code,
-            make_login(session, party=supplier),
+            supplier_login,
             tuple(m.device_id for m in meters),
         ),
         Kind("gas-supplier", gas[0].code, make_login(session, party=gas[0])),
@@ -203,6 +210,8 @@ def pages_of(page: Page, base: str, kind: Kind) -> dict[str, str]:
         ("/portal/inventory", "a[href^='/portal/devices/']", "device"),
         ("/portal/requests", "a[href^='/portal/requests/']", "request"),
         ("/portal/alerts", "a[href^='/portal/alerts/']", "alert"),
+        ("/portal/users", "table.users a[href^='/portal/users/']", "user"),
+        ("/portal/users", "a[href^='/portal/users/new']", "user-new"),
     ):
         page.goto(f"{base}{listing}")
         first = page.locator(pattern).first
@@ -253,4 +262,7 @@ class TestNothingIsWiderThanTheWindow:
             "request",
             "hubs-orders",
             "hubs-returns",
+            "users",
+            "user",
+            "user-new",
         } <= checked

@@ -97,6 +97,30 @@ def register(app: typer.Typer) -> None:
             )
             console.print(f"user {user.username}: e-mail {user.email or 'none'}")
 
+    @user_app.command("lso")
+    @friendly_errors
+    def user_lso(
+        username: str,
+        withdraw: bool = typer.Option(False, "--withdraw", help="Take the permission away"),
+    ) -> None:
+        """Make a user its party's Local Security Officer (who manages the party's users in the
+        portal and the API), or with --withdraw no longer one."""
+        with unit_of_work() as session:
+            user = service.user_by_username(session, username)
+            if user is None:
+                raise InvalidInput(f"no user {username}", code="unknown_user")
+            service.set_user_permissions(
+                session,
+                actor=Actor.system("cli"),
+                user=user,
+                local_security_officer=not withdraw,
+                now=utcnow(),
+            )
+            state = "no longer" if withdraw else "now"
+            console.print(
+                f"user {user.username} is {state} a Local Security Officer of {user.party.code}"
+            )
+
     @user_app.command("token")
     @friendly_errors
     def user_token(username: str, label: str = "cli") -> None:

@@ -64,9 +64,20 @@ def serve(
 
 
 def _register_subcommands() -> None:
-    from meterhub.cli import admin, bulk, demo, duis, hubs, lake, mail, report, simulate
+    from meterhub.cli import (
+        admin,
+        bulk,
+        demo,
+        duis,
+        hubs,
+        lake,
+        mail,
+        report,
+        settlement,
+        simulate,
+    )
 
-    for module in (admin, bulk, demo, simulate, duis, lake, report, mail, hubs):
+    for module in (admin, bulk, demo, simulate, duis, lake, report, mail, hubs, settlement):
         module.register(app)
 
 

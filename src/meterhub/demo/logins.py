@@ -170,8 +170,15 @@ def table(
     lines += ["", f"  {'who':17} {'party':7} {'username':27} sees"]
     for c in shown:
         lines.append(f"  {c['showcase']!s:17} {c['party']!s:7} {c['username']!s:27} {c['shows']}")
+    officers = [(c["party"], c["security_officer"]) for c in shown if c.get("security_officer")]
+    if officers:
+        lines += ["", "  Local Security Officers (Users page: create, disable, reset passwords):"]
+        lines += [f"  {party!s:17} {username}" for party, username in officers]
     lines.append("")
-    lines.append(f"all {len(credentials)} logins (one per party), with API tokens: see the file")
+    lines.append(
+        f"all {len(credentials)} parties' logins (and their Local Security Officers),"
+        " with API tokens: see the file"
+    )
     supplier = next((c for c in shown if c["showcase"] == "supplier"), None)
     if supplier is not None:
         token = supplier["api_token"]

@@ -9,8 +9,10 @@ cursor on SQLite, where SQLAlchemy's per-row work would cost more than the datab
 and through Core ``insert()`` elsewhere (``db/bulk.py``). A single audit entry records the seed
 and its counts, instead of one per device.
 
-Every user of the estate shares one freshly generated password, hashed once: an argon2 hash takes
-about half a second here, and a demo estate has about a hundred users. API tokens are each
+Each party gets two logins: its operations user and its Local Security Officer (who runs the
+party's users on the portal's Users page). Every user of the estate shares one freshly
+generated password, hashed once: an argon2 hash takes about half a second here, and a demo
+estate has a couple of hundred users. API tokens are each
 user's own. Credentials are secrets, so they come from ``secrets``, not from the seed.
 """
 
@@ -59,6 +61,8 @@ class Credential:
     duis_user_ids: dict[str, str]
     showcase: str | None = None  # the kind of party this login is printed as (demo/logins.py)
     shows: str | None = None  # what it sees when it logs in
+    #: The party's Local Security Officer (same password): runs the party's users in the portal.
+    security_officer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,19 @@ def seed_estate(
         token = parties.issue_api_token(
             session, actor=actor, user=user, label="demo estate", now=now
         )
+        officer = f"lso@{plan.code.lower()}.example"
+        parties.create_user(
+            session,
+            actor=actor,
+            party=party_row,
+            username=officer,
+            display_name=f"{plan.name} Local Security Officer",
+            password=None,
+            password_hash=password_hash,
+            roles={},
+            local_security_officer=True,
+            now=now,
+        )
         credentials.append(
             Credential(
                 party=plan.code,
@@ -169,13 +186,14 @@ def seed_estate(
                 password=password,
                 api_token=token,
                 duis_user_ids={k: v for k, v in roles.items() if v is not None},
+                security_officer=officer,
             )
         )
     session.flush()
 
     counts = _load_rows(session, estate, party_ids, actor=actor, progress=progress)
     counts.update(parties=len(estate.parties), appointments=len(estate.appointments))
-    counts["users"] = len(credentials)
+    counts["users"] = 2 * len(credentials)
     counts["forecasts"] = seed_forecasts(session, actor=actor, seed=seed, as_of=as_of, now=now)
     shown = choose_logins(
         session,

@@ -23,6 +23,7 @@ from meterhub.notifications.models import Notification, OutboxMail
 from meterhub.parties.models import AgentAppointment, ApiToken, Party, PartyRole, User, UserRole
 from meterhub.portal.models import LoginThrottle, PortalSession
 from meterhub.registration.models import MeterPoint, Registration
+from meterhub.settlement.models import EnergyAdjustment, InvoiceLine, UnitRate
 
 __all__ = [
     "AgentAppointment",
@@ -33,6 +34,7 @@ __all__ = [
     "Callback",
     "Device",
     "DeviceHistory",
+    "EnergyAdjustment",
     "FirmwareDelivery",
     "HubConsignment",
     "HubConsignmentLine",
@@ -40,6 +42,7 @@ __all__ = [
     "HubReturn",
     "HubStockLocation",
     "InstallForecast",
+    "InvoiceLine",
     "Listing",
     "ListingRequest",
     "LoginThrottle",
@@ -54,6 +57,7 @@ __all__ = [
     "RequestCounter",
     "ServiceRequest",
     "Transfer",
+    "UnitRate",
     "User",
     "UserRole",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from meterhub.db.base import Base
@@ -41,7 +41,13 @@ class PartyRole(Base):
 
 
 class User(Base):
-    """A person or system acting for a party. Portal logins use ``username`` and an argon2 hash."""
+    """A person or system acting for a party. Portal logins use ``username`` and an argon2 hash.
+
+    ``local_security_officer`` marks the party's own administrator (the CMS's Local Security
+    Officer): it creates and disables the party's users, sets their roles and resets their
+    passwords (``parties.service``, "user administration"). It is a flag, not a ``Role``: it is
+    no market role a party signs up for, carries no DUIS user ID and every party may have one.
+    """
 
     __tablename__ = "app_user"
 
@@ -54,6 +60,18 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    local_security_officer: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    #: Set by a password reset (the password is a temporary one): the portal lets the user do
+    #: nothing but choose a new password until it is cleared by the change.
+    password_change_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    #: Every portal session opened before this moment is over (set when the user is disabled or
+    #: the password is reset), whichever interface made the change.
+    sessions_revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
 
     party: Mapped[Party] = relationship(lazy="joined")
     roles: Mapped[list[UserRole]] = relationship(

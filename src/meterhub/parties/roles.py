@@ -26,6 +26,23 @@ class Role(StrEnum):
     OPERATOR = "OPERATOR"
 
 
+#: Each role in words, as the portal's Users page lists the permissions a user may be given.
+ROLE_TITLES: Final[dict[str, str]] = {
+    Role.IMPORT_SUPPLIER.value: "Import Supplier",
+    Role.EXPORT_SUPPLIER.value: "Export Supplier",
+    Role.GAS_SUPPLIER.value: "Gas Supplier",
+    Role.ELECTRICITY_DISTRIBUTOR.value: "Electricity Distributor",
+    Role.GAS_TRANSPORTER.value: "Gas Transporter",
+    Role.REGISTERED_SUPPLIER_AGENT.value: "Registered Supplier Agent",
+    Role.OTHER_USER.value: "Other User",
+    Role.SHIPPER.value: "Shipper",
+    Role.SUPPLIER.value: "Supplier (gas contacts)",
+    Role.DN.value: "Distribution Network",
+    Role.IGT.value: "Independent Gas Transporter",
+    Role.RECCO.value: "Retail Energy Code Company",
+    Role.OPERATOR.value: "Hub operator",
+}
+
 # The role lists every domain uses, as the codes DUIS, the lake and the reports carry.
 #: Every DUIS role, in the order the lake and the reports list them: suppliers, network
 #: operators, then agents and other users.

@@ -8,6 +8,7 @@ question every later capability asks.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from meterhub.errors import (
     PermissionDenied,
 )
 from meterhub.kit.ids import normalise_eui64
+from meterhub.kit.pagination import decode_cursor, encode_cursor
 from meterhub.parties.models import AgentAppointment, ApiToken, Party, PartyRole, User, UserRole
 from meterhub.parties.passwords import (
     MAX_PASSWORD_LENGTH,
@@ -65,6 +67,7 @@ PARTY_CODE_LENGTH: Final = text_length(Party.__table__.c.code)
 PARTY_NAME_LENGTH: Final = text_length(Party.__table__.c.name)
 USERNAME_LENGTH: Final = text_length(User.__table__.c.username)
 DISPLAY_NAME_LENGTH: Final = text_length(User.__table__.c.display_name)
+EMAIL_LENGTH: Final = text_length(User.__table__.c.email)
 
 
 def create_party(
@@ -150,10 +153,14 @@ def create_user(
     roles: dict[str, str | None],
     password_hash: str | None = None,
     email: str | None = None,
+    local_security_officer: bool = False,
+    password_change_required: bool = False,
     now: datetime,
 ) -> User:
     """``roles`` maps each role the user acts in to its DUIS user ID (EUI-64), or None.
     ``email`` is where the user's notifications are e-mailed (None: the portal inbox only).
+    ``local_security_officer`` makes the user its party's administrator (see "user
+    administration" below); ``password_change_required`` marks the password a temporary one.
 
     ``password_hash`` is an argon2 hash made already, instead of ``password``: a bulk load (the
     demo estate) gives many users one password and hashes it once, as each hash takes ~0.5 s."""
@@ -196,18 +203,26 @@ def create_user(
         email=address,
         password_hash=hash_password(password) if password else password_hash,
         active=True,
+        local_security_officer=local_security_officer,
+        password_change_required=password_change_required,
         created_at=now,
     )
     user.roles = user_roles
     session.add(user)
     session.flush()
+    changes: dict[str, object] = {
+        "party": party.code,
+        "roles": {r.role: r.duis_user_id for r in user_roles},
+    }
+    if local_security_officer:
+        changes["local_security_officer"] = True
     record(
         session,
         actor=actor,
         action="user.created",
         object_type="user",
         object_id=username,
-        changes={"party": party.code, "roles": {r.role: r.duis_user_id for r in user_roles}},
+        changes=changes,
         now=now,
     )
     return user
@@ -242,6 +257,7 @@ def change_password(
             "the new password must differ from the current one", code="same_password"
         )
     user.password_hash = hash_password(new_password)
+    user.password_change_required = False
     session.flush()
     record(
         session,
@@ -346,6 +362,360 @@ def actor_for(user: User, interface: str) -> Actor:
         user_id=user.id,
         is_operator=any(r.role == Role.OPERATOR for r in user.roles),
     )
+
+
+# ---------------------------------------------------------------- user administration
+#
+# As in the CMS, each organisation runs its own users: its Local Security Officer (a user with
+# ``local_security_officer``, granted by the hub operator, or by another officer of the party)
+# creates them, sets the roles they act in, disables and enables them and resets their
+# passwords, without asking the operator. The hub operator may do the same for any party. Every
+# step is audited with who took it.
+
+#: A login: lower-case letters, digits and ``. _ - @`` (an e-mail address fits), starting with a
+#: letter or digit, so it reads the same in a URL, a log line and an audit entry.
+USERNAME_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9._@-]*")
+#: A temporary password: five groups of four characters, from an alphabet with no look-alikes
+#: (no 0/o, 1/l/i), so it can be read out over the phone. 24 characters (about 98 bits).
+_TEMPORARY_ALPHABET: Final = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def temporary_password() -> str:
+    """A password for a new or reset account, shown once to whoever made it and changed by the
+    user at the first login."""
+    return "-".join(
+        "".join(secrets.choice(_TEMPORARY_ALPHABET) for _ in range(4)) for _ in range(5)
+    )
+
+
+def check_username(value: str) -> str:
+    """The username as stored (trimmed, lower case), or ``bad_username``."""
+    username = value.strip().lower()
+    if len(username) > USERNAME_LENGTH or not USERNAME_PATTERN.fullmatch(username):
+        raise InvalidInput(
+            f"username must be 1-{USERNAME_LENGTH} characters: letters, digits and . _ - @,"
+            " starting with a letter or digit",
+            code="bad_username",
+        )
+    return username
+
+
+def _officer_scope(session: Session, actor: Actor) -> int | None:
+    """The party whose users the actor administers: None for the hub operator (every party),
+    else the party of the active Local Security Officer acting. Anyone else is refused, whatever
+    they ask for, so the refusal tells nothing about other parties' users."""
+    if actor.is_operator:
+        return None
+    officer = user_by_id(session, actor.user_id) if actor.user_id is not None else None
+    if officer is None or not officer.active or not officer.local_security_officer:
+        raise PermissionDenied(
+            "only your organisation's Local Security Officer manages its users",
+            code="not_security_officer",
+        )
+    return officer.party_id
+
+
+def may_administer_users(session: Session, *, actor: Actor) -> bool:
+    """Does the actor manage users (its party's as its Local Security Officer, or every party's
+    as the hub operator)? What the portal asks to show the Users page in its navigation."""
+    try:
+        _officer_scope(session, actor)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def administered_party(session: Session, *, actor: Actor, code: str | None = None) -> Party:
+    """The party whose users the actor manages: an officer's own (another party is a 404), any
+    party for the hub operator (``code``; none: the operator's own party)."""
+    scope = _officer_scope(session, actor)
+    if code is None or not code.strip():
+        party = party_by_id(session, scope if scope is not None else actor.party_id or 0)
+        if party is None:
+            raise NotFound("name a party")
+        return party
+    party = party_by_code(session, code)
+    if party is None or (scope is not None and party.id != scope):
+        raise NotFound(f"no party {code}")
+    return party
+
+
+@dataclass(frozen=True)
+class UserPage:
+    """One page of a party's users in username order, and the cursor of the next (None: last)."""
+
+    items: Sequence[User]
+    next_cursor: str | None
+
+
+def list_party_users(
+    session: Session, *, actor: Actor, party: Party, limit: int = 100, cursor: str | None = None
+) -> UserPage:
+    """The party's users, active and disabled, by username, ``limit`` at a time."""
+    scope = _officer_scope(session, actor)
+    if scope is not None and party.id != scope:
+        raise NotFound(f"no party {party.code}")
+    stmt = select(User).where(User.party_id == party.id)
+    if cursor:
+        values = decode_cursor(cursor)
+        if len(values) != 1 or not isinstance(values[0], str):
+            raise InvalidInput("cursor is not one this hub issued", code="bad_cursor")
+        stmt = stmt.where(User.username > values[0])
+    rows = session.scalars(stmt.order_by(User.username).limit(limit + 1)).all()
+    shown = rows[:limit]
+    more = len(rows) > limit
+    return UserPage(items=shown, next_cursor=encode_cursor([shown[-1].username]) if more else None)
+
+
+def _administered(session: Session, actor: Actor, user: User | None, name: str) -> User:
+    scope = _officer_scope(session, actor)
+    if user is None or (scope is not None and user.party_id != scope):
+        raise NotFound(f"no user {name}")
+    return user
+
+
+def administered_user(session: Session, *, actor: Actor, username: str) -> User:
+    """A user the actor manages, by username: another party's is a 404, as an unknown one."""
+    return _administered(session, actor, user_by_username(session, username), username)
+
+
+def administered_user_by_id(session: Session, *, actor: Actor, user_id: int) -> User:
+    """``administered_user`` by the user's id (the portal's pages)."""
+    return _administered(session, actor, user_by_id(session, user_id), str(user_id))
+
+
+def _grantable_roles(party: Party, roles: Iterable[str]) -> list[str]:
+    """The roles as given, checked: each one the party holds, never the hub operator's."""
+    held = party_roles(party)
+    checked: set[str] = set()
+    for name in roles:
+        role = _check_role(name.strip().upper())
+        if role is Role.OPERATOR:
+            raise PermissionDenied(
+                "the hub operator's role is given only by the operator, not here",
+                code="operator_role_reserved",
+            )
+        if role.value not in held:
+            raise InvalidInput(
+                f"party {party.code} does not hold role {role.value}", code="role_not_held"
+            )
+        checked.add(role.value)
+    return sorted(checked)
+
+
+def _active_officers(session: Session, party_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(
+                User.party_id == party_id,
+                User.active.is_(True),
+                User.local_security_officer.is_(True),
+            )
+        )
+        or 0
+    )
+
+
+def create_party_user(
+    session: Session,
+    *,
+    actor: Actor,
+    party: Party,
+    username: str,
+    display_name: str,
+    email: str,
+    roles: Iterable[str],
+    local_security_officer: bool = False,
+    now: datetime,
+) -> tuple[User, str]:
+    """A Local Security Officer (or the hub operator) adds a user to the party; returns the user
+    and its temporary password, shown once and changed by the user at the first login.
+
+    The user acts only in roles the party holds (never the operator's) and has an e-mail
+    address, where the hub tells it of the party's contacts and steps. DUIS user IDs are
+    certified identities the operator sets (``meterhub user add``), so none is given here."""
+    scope = _officer_scope(session, actor)
+    if scope is not None and party.id != scope:
+        raise NotFound(f"no party {party.code}")
+    name = check_username(username)
+    if not email.strip():
+        raise InvalidInput("give the user's e-mail address", code="bad_email")
+    password = temporary_password()
+    user = create_user(
+        session,
+        actor=actor,
+        party=party,
+        username=name,
+        display_name=display_name,
+        password=password,
+        roles=dict.fromkeys(_grantable_roles(party, roles)),
+        email=email,
+        local_security_officer=local_security_officer,
+        password_change_required=True,
+        now=now,
+    )
+    return user, password
+
+
+def _refuse_operator_user(actor: Actor, user: User) -> None:
+    """A party's officer manages its party's users, but not the hub operator's own staff."""
+    if not actor.is_operator and any(r.role == Role.OPERATOR for r in user.roles):
+        raise PermissionDenied(
+            f"{user.username} is hub operator staff, managed by the operator",
+            code="operator_user",
+        )
+
+
+def set_user_permissions(
+    session: Session,
+    *,
+    actor: Actor,
+    user: User,
+    roles: Iterable[str] | None = None,
+    local_security_officer: bool | None = None,
+    now: datetime,
+) -> User:
+    """Set the roles the user acts in (all of them: those left out are withdrawn) and whether it
+    is a Local Security Officer; None leaves either as it is.
+
+    A role kept keeps its DUIS user ID; a role added has none until the operator sets one. The
+    operator's role is outside this: never given here, and kept if the user holds it. An officer
+    may not withdraw its own officer permission while it is the party's last active officer:
+    the party would have nobody left to manage its users."""
+    user = _administered(session, actor, user, user.username)
+    _refuse_operator_user(actor, user)
+    wanted = set(_grantable_roles(user.party, roles)) if roles is not None else None
+    officer_change = (
+        local_security_officer is not None and local_security_officer != user.local_security_officer
+    )
+    if (
+        officer_change
+        and not local_security_officer
+        and not actor.is_operator
+        and user.id == actor.user_id
+        and _active_officers(session, user.party_id) <= 1
+    ):
+        raise Conflict(
+            "you are the last active Local Security Officer of your organisation: make another"
+            " user one first",
+            code="last_security_officer",
+        )
+    changes: dict[str, object] = {}
+    if wanted is not None:
+        before = sorted(r.role for r in user.roles)
+        kept = [r for r in user.roles if r.role in wanted or r.role == Role.OPERATOR]
+        added = sorted(wanted - {r.role for r in kept})
+        user.roles = kept + [UserRole(role=role) for role in added]
+        after = sorted(r.role for r in user.roles)
+        if after != before:
+            changes["roles"] = [before, after]
+    if officer_change and local_security_officer is not None:
+        changes["local_security_officer"] = [user.local_security_officer, local_security_officer]
+        user.local_security_officer = local_security_officer
+    session.flush()
+    if changes:
+        record(
+            session,
+            actor=actor,
+            action="user.permissions_changed",
+            object_type="user",
+            object_id=user.username,
+            changes=changes,
+            now=now,
+        )
+    return user
+
+
+def _revoke_access(session: Session, user: User, now: datetime) -> int:
+    """End every portal session the user has (``sessions_revoked_at``: the portal refuses any
+    session opened before it) and revoke its API tokens; returns how many tokens were live."""
+    user.sessions_revoked_at = now
+    tokens = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in tokens:
+        token.revoked_at = now
+    return len(tokens)
+
+
+def disable_user(session: Session, *, actor: Actor, user: User, now: datetime) -> User:
+    """Disable the user: it can no longer log in, its sessions end and its API tokens are
+    revoked (enabling it again issues none back). Nobody disables themselves: another officer
+    of the party, or the hub operator, does."""
+    user = _administered(session, actor, user, user.username)
+    _refuse_operator_user(actor, user)
+    if user.id == actor.user_id:
+        raise Conflict("you cannot disable your own account", code="cannot_disable_self")
+    if not user.active:
+        return user
+    user.active = False
+    revoked = _revoke_access(session, user, now)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="user.disabled",
+        object_type="user",
+        object_id=user.username,
+        changes={"active": [True, False], "tokens_revoked": revoked},
+        now=now,
+    )
+    return user
+
+
+def enable_user(session: Session, *, actor: Actor, user: User, now: datetime) -> User:
+    """Let a disabled user log in again, with the password it had (reset it for a new one)."""
+    user = _administered(session, actor, user, user.username)
+    _refuse_operator_user(actor, user)
+    if user.active:
+        return user
+    user.active = True
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="user.enabled",
+        object_type="user",
+        object_id=user.username,
+        changes={"active": [False, True]},
+        now=now,
+    )
+    return user
+
+
+def reset_password(session: Session, *, actor: Actor, user: User, now: datetime) -> str:
+    """Give the user a temporary password (returned, to be shown once), which it must change at
+    its next login; every session it has ends and its API tokens are revoked, so whoever may
+    have learnt the old password is shut out. Your own password you change on your account
+    page, knowing the current one."""
+    user = _administered(session, actor, user, user.username)
+    _refuse_operator_user(actor, user)
+    if user.id == actor.user_id:
+        raise Conflict(
+            "change your own password on your account page", code="cannot_reset_own_password"
+        )
+    password = temporary_password()
+    user.password_hash = hash_password(password)
+    user.password_change_required = True
+    revoked = _revoke_access(session, user, now)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="user.password_reset",
+        object_type="user",
+        object_id=user.username,
+        changes={"tokens_revoked": revoked},
+        now=now,
+    )
+    return password
+
+
+def note_login(session: Session, *, user: User, now: datetime) -> None:
+    """Write down when the user last logged in (shown to its officer on the Users page)."""
+    user.last_login_at = now
 
 
 # ---------------------------------------------------------------- agent appointments

@@ -22,8 +22,8 @@ from meterhub.portal import login, sessions, throttle
 from meterhub.portal.sessions import WebSession, check_csrf
 from meterhub.portal.throttle import ThrottlePolicy
 from meterhub.portal.web import (
+    ACCOUNT_PATH,
     LOGIN_PATH,
-    PORTAL,
     SECURITY_HEADERS,
     CurrentUser,
     CurrentWebSession,
@@ -38,7 +38,6 @@ from meterhub.portal.web import (
     session_policy,
 )
 
-ACCOUNT_PATH = f"{PORTAL}/account"
 STAMP = "%Y-%m-%d %H:%M"
 DONE_MESSAGES = {
     "password": "Password changed. Every other session of yours has been ended.",

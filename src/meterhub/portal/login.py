@@ -15,7 +15,7 @@ from meterhub.audit.service import record
 from meterhub.errors import LoginFailed
 from meterhub.parties.models import User
 from meterhub.parties.passwords import MAX_PASSWORD_LENGTH, verify_password
-from meterhub.parties.service import actor_for, user_by_username
+from meterhub.parties.service import actor_for, note_login, user_by_username
 from meterhub.portal import throttle
 from meterhub.portal.throttle import ThrottlePolicy
 
@@ -46,6 +46,7 @@ def authenticate(
         throttle.record_failure(session, username=username, address=address, policy=policy, now=now)
         raise LoginFailed(WRONG_LOGIN)
     throttle.reset_user(session, username=username)
+    note_login(session, user=user, now=now)
     record(
         session,
         actor=actor_for(user, "portal"),

@@ -191,6 +191,12 @@ def live_session(
     return row
 
 
+def revoked(row: PortalSession, *, revoked_at: datetime | None) -> bool:
+    """Was the session opened before the user's sessions were revoked (the user disabled, or its
+    password reset, through any interface)? Such a session is over."""
+    return revoked_at is not None and row.created_at < revoked_at
+
+
 def needs_touch(row: PortalSession, *, policy: SessionPolicy, now: datetime) -> bool:
     return now - row.last_seen_at >= policy.touch_every
 

@@ -21,16 +21,20 @@ from starlette.templating import Jinja2Templates
 from meterhub.api.deps import SAFE_METHODS, DbSession
 from meterhub.audit.service import Actor
 from meterhub.db.session import session_scope
-from meterhub.errors import MeterhubError, NotAuthenticated, TooManyAttempts
+from meterhub.errors import MeterhubError, NotAuthenticated, PermissionDenied, TooManyAttempts
 from meterhub.notifications import service as notifications
 from meterhub.parties.models import User
-from meterhub.parties.service import actor_for, user_by_id
+from meterhub.parties.service import actor_for, may_administer_users, user_by_id
 from meterhub.portal import sessions
 from meterhub.portal.sessions import COOKIE_NAME, SessionCookie, SessionPolicy, WebSession
 
 PORTAL = "/portal"
 LOGIN_PATH = f"{PORTAL}/login"
 HOME_PATH = f"{PORTAL}/"
+ACCOUNT_PATH = f"{PORTAL}/account"
+#: All a user whose password is a temporary one (new, or reset by its Local Security Officer)
+#: may open until it has chosen its own: the account page and its password form.
+PASSWORD_CHANGE_PATHS = frozenset({ACCOUNT_PATH, f"{ACCOUNT_PATH}/password"})
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -60,6 +64,8 @@ class PortalUser:
     roles: tuple[tuple[str, str | None], ...]  # (user role, DUIS user ID)
     actor: Actor
     inbox_unread: int = 0  # the number beside "Inbox" in the navigation
+    manages_users: bool = False  # a Local Security Officer or the operator: "Users" in the nav
+    password_change_required: bool = False
 
     @classmethod
     def of(cls, user: User) -> PortalUser:
@@ -73,6 +79,7 @@ class PortalUser:
             party_roles=tuple(sorted(r.role for r in user.party.roles)),
             roles=tuple(sorted((r.role, r.duis_user_id) for r in user.roles)),
             actor=actor_for(user, "portal"),
+            password_change_required=user.password_change_required,
         )
 
 
@@ -117,7 +124,12 @@ def logged_in_user(request: Request, db: Session) -> User | None:
     policy = session_policy(request)
     row = sessions.live_session(db, token=web.token, policy=policy, now=now)
     user = user_by_id(db, row.user_id) if row is not None else None
-    if row is None or user is None or not user.active:
+    if (
+        row is None
+        or user is None
+        or not user.active
+        or sessions.revoked(row, revoked_at=user.sessions_revoked_at)
+    ):
         return None
     if sessions.needs_touch(row, policy=policy, now=now):
         if request.method in SAFE_METHODS:
@@ -130,12 +142,23 @@ def logged_in_user(request: Request, db: Session) -> User | None:
 
 
 def current_user(request: Request, db: DbSession) -> PortalUser:
-    """The logged-in, still active user; anyone else is sent to the login page."""
+    """The logged-in, still active user; anyone else is sent to the login page, and a user with
+    a temporary password to the account page to choose its own."""
     user = logged_in_user(request, db)
     if user is None:
         raise NotAuthenticated("log in to use the portal", code="login_required")
     found = PortalUser.of(user)
-    found = replace(found, inbox_unread=notifications.unread_count(db, actor=found.actor))
+    if found.password_change_required and request.url.path not in PASSWORD_CHANGE_PATHS:
+        request.state.portal_user = found
+        raise PermissionDenied(
+            "your password is a temporary one: choose your own first",
+            code="password_change_required",
+        )
+    found = replace(
+        found,
+        inbox_unread=notifications.unread_count(db, actor=found.actor),
+        manages_users=may_administer_users(db, actor=found.actor),
+    )
     request.state.portal_user = found
     return found
 
@@ -216,6 +239,8 @@ def render_error(request: Request, exc: MeterhubError) -> Response:
         if request.url.query:
             wanted += "?" + request.url.query
         return redirect(request, login_url(wanted if request.method == "GET" else None))
+    if isinstance(exc, PermissionDenied) and exc.code == "password_change_required":
+        return redirect(request, ACCOUNT_PATH)
     headers: dict[str, str] = {}
     if isinstance(exc, TooManyAttempts):
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))

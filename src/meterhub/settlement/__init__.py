@@ -1,0 +1,1 @@
+"""Settlement: the energy adjustments and invoice lines that accepted theft claims post."""

@@ -60,7 +60,9 @@ from sqlalchemy.orm import Session
 from meterhub.app import create_app
 from meterhub.config import Settings
 from meterhub.forecasts import service as forecasts
+from meterhub.hub_market import service as market
 from meterhub.kit.clock import utcnow
+from meterhub.parties.service import actor_for
 from tests.factories import SYSTEM, Login, make_api_login, make_appointment, make_party
 from tests.portal.reports_world import SECRET, report_files
 from tests.reporting.explore_lake import GAS_SUPPLIERS, NETWORK, SUPPLIERS
@@ -120,6 +122,16 @@ INTEGER_PARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET /api/v1/inbox", "limit"): {},
     ("GET /api/v1/inbox/entries/{notification_id}", "notification_id"): {},
     ("POST /api/v1/inbox/entries/{notification_id}/read", "notification_id"): {},
+    ("GET /api/v1/market/listings", "limit"): {},
+    ("GET /api/v1/market/my/listings", "limit"): {},
+    ("GET /api/v1/market/my/requests", "limit"): {},
+    ("GET /api/v1/market/log", "limit"): {},
+    ("GET /api/v1/market/log/mine", "limit"): {},
+    ("GET /api/v1/market/listings/{listing_id}", "listing_id"): {},
+    ("PATCH /api/v1/market/listings/{listing_id}", "listing_id"): {"body": {"quantity": 1}},
+    ("POST /api/v1/market/listings/{listing_id}/withdraw", "listing_id"): {"body": {}},
+    ("POST /api/v1/market/listings/{listing_id}/requests", "listing_id"): {"body": {"quantity": 1}},
+    ("GET /api/v1/market/requests/{request_id}", "request_id"): {},
 }
 
 
@@ -209,6 +221,30 @@ def world(session: Session) -> FuzzWorld:
         now=utcnow(),
     )
     logins = {kind: make_api_login(session, party=party) for kind, party in parties.items()}
+    # A listing on the marketplace, and another that the gas supplier requested all of.
+    make_held_hub(session, owner=supplier)
+    listing, requested = (
+        market.create_listing(
+            session,
+            actor=actor_for(logins["IS"].user, "api"),
+            quantity=1,
+            manufacturer=hub.manufacturer,
+            model=hub.model,
+            firmware_version=hub.firmware_version,
+            csp_region=hub.csp_region,
+            location="Depot",
+            available_from=utcnow().date(),
+            now=utcnow(),
+        )
+        for _ in range(2)
+    )
+    outcome = market.request_units(
+        session,
+        actor=actor_for(logins["GS"].user, "api"),
+        listing_id=requested.id,
+        quantity=1,
+        now=utcnow(),
+    )
     session.commit()
     fields = {
         "supplier": supplier.code,
@@ -225,6 +261,8 @@ def world(session: Session) -> FuzzWorld:
         "mpxn": meter.mpxn,
         "device_id": meter.device_id,
         "forecast_id": forecast.id,
+        "listing_id": listing.id,
+        "request_id": outcome.request.id,
         "month": "2024-06",
         "name": "business_process.process_success.csv",
     }

@@ -25,8 +25,12 @@ import pytest
 from sqlalchemy.orm import Session
 
 from meterhub.config import Settings
-from tests.factories import Login, make_login, make_party
+from meterhub.hub_market import service as market
+from meterhub.kit.clock import today, utcnow
+from meterhub.parties.service import actor_for
+from tests.factories import Login, make_api_login, make_login, make_party
 from tests.gateway.duis_factories import duis_id, read_registers
+from tests.hub_market.conftest import hold_hubs
 from tests.portal.reports_world import SECRET, report_files
 from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS, served_hub
 from tests.reporting.explore_lake import GAS_SUPPLIERS, NETWORK, SUPPLIERS
@@ -119,6 +123,30 @@ def kinds(session: Session) -> list[Kind]:
         for i in range(12)
     ]
     make_held_hub(session, owner=supplier)
+    # A listing on the marketplace, with long names, part of it requested by the gas supplier.
+    long_kind = {
+        "manufacturer": "Acme Smart Metering Manufacturing Ltd",
+        "model": "ACME-COMMS-HUB-4G-DUAL-BAND-2000",
+        "firmware_version": "4.12.0-build.20240601.long",
+        "csp_region": "Central4G",
+    }
+    hold_hubs(session, owner=supplier, count=3, **long_kind)
+    listing = market.create_listing(
+        session,
+        actor=actor_for(make_api_login(session, party=supplier).user, "api"),
+        quantity=3,
+        location="Unit 12, Long Industrial Estate Road, Wakefield WF1 1AA",
+        available_from=today(),
+        now=utcnow(),
+        **long_kind,
+    )
+    market.request_units(
+        session,
+        actor=actor_for(make_api_login(session, party=gas[0]).user, "api"),
+        listing_id=listing.id,
+        quantity=1,
+        now=utcnow(),
+    )
     out = [
         Kind(
             "supplier",
@@ -199,7 +227,13 @@ def pages_of(page: Page, base: str, kind: Kind) -> dict[str, str]:
         href = link.get_attribute("href") or ""
         section = re.search(r"section=(\w+)", href)
         found[f"reports-{section.group(1) if section else 'process'}"] = href
+    if "market" in found:
+        page.goto(f"{base}/portal/market")
+        for link in page.locator("nav.market a").all():
+            href = link.get_attribute("href") or ""
+            found[href.removeprefix("/portal/").replace("/", "-")] = href
     for listing, pattern, name in (
+        ("/portal/market", "a[href^='/portal/market/listings/']", "market-listing"),
         ("/portal/inventory", "a[href^='/portal/devices/']", "device"),
         ("/portal/requests", "a[href^='/portal/requests/']", "request"),
         ("/portal/alerts", "a[href^='/portal/alerts/']", "alert"),
@@ -250,4 +284,10 @@ class TestNothingIsWiderThanTheWindow:
             "reports-inventory",
             "device",
             "request",
+            "market",
+            "market-listings",
+            "market-listing",
+            "market-requests",
+            "market-rule",
+            "market-log",
         } <= checked

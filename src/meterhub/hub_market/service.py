@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final, Generic, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select, union_all, update
+from sqlalchemy import ColumnElement, Select, case, func, literal, select, text, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -284,12 +284,16 @@ def _check_stock(
         )
 
 
+#: The advisory lock of one holder's listings (class 140, for MP140; the holder's party id).
+_TAKE_HOLDER_LOCK = text("SELECT pg_advisory_xact_lock(140, CAST(:holder AS integer))")
+
+
 def _stock_lock(session: Session, party_id: int) -> None:
     """Hold the holder's listings still while one is checked against its stock: on
     PostgreSQL a transaction-scoped advisory lock per holder (two listings made at once could
     otherwise both pass the check); SQLite's write lock already serialises every writer."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(140, party_id)))
+        session.execute(_TAKE_HOLDER_LOCK, {"holder": party_id})
 
 
 def create_listing(

@@ -102,6 +102,10 @@ class TestAmendAndWithdraw:
             session, actor=actor(market.login_a), listing_id=listing.id, quantity=7, now=NOW
         )
         assert (amended.quantity, amended.version) == (7, 2)
+        same = service.amend_listing(
+            session, actor=actor(market.login_a), listing_id=listing.id, quantity=7, now=NOW
+        )
+        assert same.version == 2  # the same terms again are no amendment
         with pytest.raises(Conflict):
             service.amend_listing(
                 session, actor=actor(market.login_a), listing_id=listing.id, quantity=13, now=NOW

@@ -442,6 +442,13 @@ def amend_listing(
         "location": listing.location,
         "available_from": listing.available_from.isoformat(),
     }
+    if (new_quantity, stock, new_location, new_available) == (
+        listing.quantity,
+        Stock.of(listing),
+        listing.location,
+        listing.available_from,
+    ):
+        return listing  # nothing to change: the terms, and so the version, stay
     result = session.execute(
         update(Listing)
         .where(*_untouched(listing.id, listing.version))

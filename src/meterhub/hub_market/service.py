@@ -129,11 +129,6 @@ def _check_reader(session: Session, actor: Actor) -> None:
         _trading_party(session, actor)
 
 
-def is_ordering_party(session: Session, *, party_id: int) -> bool:
-    party = parties.party_by_id(session, party_id)
-    return party is not None and bool(parties.party_roles(party) & ORDERING_ROLES)
-
-
 # ---------------------------------------------------------------- checking input
 
 

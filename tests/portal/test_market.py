@@ -54,7 +54,7 @@ def test_a_holder_lists_stock_and_another_party_requests_it(
     stock = client.get("/portal/market/listings")
     assert "<td>6</td>" in stock.text  # held, in the Pending hubs table
     too_many = list_stock(client, quantity="7")
-    assert too_many.status_code == 422
+    assert too_many.status_code == 409
     assert "at most 6 can be listed" in too_many.text
     made = list_stock(client)
     assert made.status_code == 303

@@ -355,11 +355,11 @@ def create_listing(
 
 
 def _held_listing(session: Session, actor: Actor, listing_id: int) -> Listing:
-    """One of the actor's own listings; anyone else's is a 404."""
-    party_id = _trading_party(session, actor)
+    """One of the actor's own listings; anyone else's (or none) is a 404, whoever asks."""
     listing = session.get(Listing, listing_id) if 0 < listing_id <= MAX_ROW_ID else None
-    if listing is None or listing.holder_party_id != party_id:
+    if listing is None or actor.party_id is None or listing.holder_party_id != actor.party_id:
         raise NotFound(f"you have no listing {listing_id}")
+    _trading_party(session, actor)
     return listing
 
 
@@ -606,10 +606,7 @@ def my_listings(
     return _page(rows, limit, lambda r: r.id)
 
 
-def get_listing(session: Session, *, actor: Actor, listing_id: int) -> Listing:
-    """A listing: an open or fully allocated one to every ordering party, a withdrawn one to
-    its holder (and the operator) only."""
-    _check_reader(session, actor)
+def _listing_seen_by(session: Session, actor: Actor, listing_id: int) -> Listing:
     listing = session.get(Listing, listing_id) if 0 < listing_id <= MAX_ROW_ID else None
     if listing is None or (
         listing.status == WITHDRAWN
@@ -617,6 +614,15 @@ def get_listing(session: Session, *, actor: Actor, listing_id: int) -> Listing:
         and listing.holder_party_id != actor.party_id
     ):
         raise NotFound(f"there is no listing {listing_id}")
+    return listing
+
+
+def get_listing(session: Session, *, actor: Actor, listing_id: int) -> Listing:
+    """A listing: an open or fully allocated one to every ordering party, a withdrawn one to
+    its holder (and the operator) only. One that does not exist is a 404 to anyone; a party
+    that does not trade is refused an existing one."""
+    listing = _listing_seen_by(session, actor, listing_id)
+    _check_reader(session, actor)
     return listing
 
 
@@ -814,9 +820,9 @@ def request_units(
     nothing. ``listing_version``, when given, is the version the requester saw: a listing
     amended since is refused (``listing_amended``) rather than served on terms not seen."""
     now = as_utc(now)
+    listing = _listing_seen_by(session, actor, listing_id)
     party_id = _trading_party(session, actor)
     quantity = _quantity(quantity)
-    listing = get_listing(session, actor=actor, listing_id=listing_id)
     if listing.holder_party_id == party_id:
         raise Conflict("a party cannot request units of its own listing", code="own_listing")
     if listing.status == WITHDRAWN:
@@ -982,7 +988,6 @@ def my_requests(
 
 def get_request(session: Session, *, actor: Actor, request_id: int) -> Outcome:
     """One request, its requester's (or the operator's); anyone else's is a 404."""
-    _check_reader(session, actor)
     found = None
     if 0 < request_id <= MAX_ROW_ID:
         found = session.execute(

@@ -69,14 +69,14 @@ def _cursor(request: Request) -> str | None:
     return request.query_params.get("cursor") or None
 
 
-def _attempt(db: Session, step: Callable[[], Any]) -> tuple[Any, str]:
+def _attempt(db: Session, step: Callable[[], Any]) -> tuple[Any, InvalidInput | Conflict | None]:
     """Run a form's step in a savepoint: what it refuses leaves nothing behind, and comes back
-    as the message to show beside the form."""
+    to be shown beside the form, with its status."""
     try:
         with db.begin_nested():
-            return step(), ""
+            return step(), None
     except (InvalidInput, Conflict) as exc:
-        return None, exc.message
+        return None, exc
 
 
 def _holders(db: Session, rows: list[Listing]) -> dict[int, str]:
@@ -144,6 +144,7 @@ def request_units(
 ) -> Response:
     """Request units of a listing; the rule decides at once and "My requests" shows what."""
     check_csrf(session, csrf_token)
+    service.get_listing(db, actor=me.actor, listing_id=listing_id)  # none, or not seen: a 404
 
     def step() -> service.Outcome:
         return service.request_units(
@@ -159,7 +160,7 @@ def request_units(
 
     outcome, error = _attempt(db, step)
     if error:
-        return _marketplace(request, db, me, error=error, status=409)
+        return _marketplace(request, db, me, error=error.message, status=error.status)
     return redirect(request, f"{MARKET}/requests?done={outcome.request.id}")
 
 
@@ -244,7 +245,9 @@ def create_listing(
 
     listing, error = _attempt(db, step)
     if error:
-        return _my_listings(request, db, me, error=error, entered=entered, status=422)
+        return _my_listings(
+            request, db, me, error=error.message, entered=entered, status=error.status
+        )
     return redirect(request, f"{MARKET}/listings/{listing.id}?done=listed")
 
 
@@ -318,7 +321,7 @@ def amend_listing(
 
     _, error = _attempt(db, step)
     if error:
-        return _listing_page(request, db, me, listing_id, error=error, status=409)
+        return _listing_page(request, db, me, listing_id, error=error.message, status=error.status)
     return redirect(request, f"{MARKET}/listings/{listing_id}?done=amended")
 
 
@@ -342,7 +345,7 @@ def withdraw_listing(
 
     _, error = _attempt(db, step)
     if error:
-        return _listing_page(request, db, me, listing_id, error=error, status=409)
+        return _listing_page(request, db, me, listing_id, error=error.message, status=error.status)
     return redirect(request, f"{MARKET}/listings/{listing_id}?done=withdrawn")
 
 

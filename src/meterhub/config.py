@@ -106,6 +106,20 @@ class Settings(BaseSettings):
         default=300.0, gt=0, description="A mail sending this long (a crash) is queued again"
     )
 
+    # The MP140 stock transfer marketplace (docs/marketplace.md): the operator's to set.
+    market_log_parties: Literal["labelled", "shown", "hidden"] = Field(
+        default="labelled",
+        description="How the public transaction log names the parties to a transfer: labelled "
+        "(Party A, Party B, ... one label per party across the log), shown (party codes) or "
+        "hidden (no parties at all). Each party always reads its own transfers in full.",
+    )
+    market_rule_notice_days: int = Field(
+        default=28,
+        ge=0,
+        description="Days' notice, at least, between announcing a new allocation rule and the "
+        "day it takes effect",
+    )
+
     def smtp_port_in_use(self) -> int:
         if self.smtp_port:
             return self.smtp_port

@@ -61,6 +61,7 @@ from meterhub.app import create_app
 from meterhub.comms_hubs import orders as hub_orders
 from meterhub.config import Settings
 from meterhub.forecasts import service as forecasts
+from meterhub.hub_market import service as market
 from meterhub.kit.clock import utcnow
 from meterhub.parties import service as parties_service
 from meterhub.parties.service import actor_for
@@ -134,6 +135,16 @@ INTEGER_PARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET /api/v1/inbox/entries/{notification_id}", "notification_id"): {},
     ("POST /api/v1/inbox/entries/{notification_id}/read", "notification_id"): {},
     ("GET /api/v1/users", "limit"): {},
+    ("GET /api/v1/market/listings", "limit"): {},
+    ("GET /api/v1/market/my/listings", "limit"): {},
+    ("GET /api/v1/market/my/requests", "limit"): {},
+    ("GET /api/v1/market/log", "limit"): {},
+    ("GET /api/v1/market/log/mine", "limit"): {},
+    ("GET /api/v1/market/listings/{listing_id}", "listing_id"): {},
+    ("PATCH /api/v1/market/listings/{listing_id}", "listing_id"): {"body": {"quantity": 1}},
+    ("POST /api/v1/market/listings/{listing_id}/withdraw", "listing_id"): {"body": {}},
+    ("POST /api/v1/market/listings/{listing_id}/requests", "listing_id"): {"body": {"quantity": 1}},
+    ("GET /api/v1/market/requests/{request_id}", "request_id"): {},
 }
 
 
@@ -249,6 +260,30 @@ def world(session: Session) -> FuzzWorld:
         session, actor=SYSTEM, user=logins["IS"].user, local_security_officer=True, now=utcnow()
     )
     spare = make_api_login(session, party=supplier, username="spare@esup1")
+    # A listing on the marketplace, and another that the gas supplier requested all of.
+    make_held_hub(session, owner=supplier)
+    listing, requested = (
+        market.create_listing(
+            session,
+            actor=actor_for(logins["IS"].user, "api"),
+            quantity=1,
+            manufacturer=hub.manufacturer,
+            model=hub.model,
+            firmware_version=hub.firmware_version,
+            csp_region=hub.csp_region,
+            location="Depot",
+            available_from=utcnow().date(),
+            now=utcnow(),
+        )
+        for _ in range(2)
+    )
+    outcome = market.request_units(
+        session,
+        actor=actor_for(logins["GS"].user, "api"),
+        listing_id=requested.id,
+        quantity=1,
+        now=utcnow(),
+    )
     session.commit()
     fields = {
         "supplier": supplier.code,
@@ -270,6 +305,8 @@ def world(session: Session) -> FuzzWorld:
         "forecast_id": forecast.id,
         "order_id": order.id,
         "consignment_id": consignment.id,
+        "listing_id": listing.id,
+        "request_id": outcome.request.id,
         "month": "2024-06",
         "name": "business_process.process_success.csv",
         "username": spare.user.username,

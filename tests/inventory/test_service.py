@@ -33,6 +33,7 @@ from tests.factories import (
     make_party,
     make_registration,
 )
+from tests.hub_market.conftest import hold_hubs
 
 MPRN = "7512345678"
 
@@ -560,3 +561,25 @@ class TestExport:
         assert service.device_count(session) == 1
         history = service.device_history(session, actor=SYSTEM, device_id=device_id)
         assert [(h.field, h.new_value) for h in history] == [("status", "Pending")]
+
+
+class TestPendingHubStock:
+    """The stock a holder may offer on the MP140 marketplace: its Pending hubs, by kind."""
+
+    def test_only_pending_hubs_the_party_holds_are_counted_by_kind(self, session: Session) -> None:
+        holder, other = make_party(session), make_party(session)
+        hold_hubs(session, owner=holder, count=3)
+        hold_hubs(session, owner=holder, count=2, firmware_version="2.0.0")
+        hold_hubs(session, owner=holder, count=4, status="Commissioned")
+        hold_hubs(session, owner=other, count=5)
+        stock = service.pending_hub_stock(session, party_id=holder.id)
+        assert [(s.firmware_version, s.hubs) for s in stock] == [("1.0.0", 3), ("2.0.0", 2)]
+        held = service.pending_hubs_held(
+            session,
+            party_id=holder.id,
+            manufacturer="Acme",
+            model="ACME-1",
+            firmware_version="1.0.0",
+            csp_region="North",
+        )
+        assert held == 3

@@ -25,10 +25,13 @@ import pytest
 from sqlalchemy.orm import Session
 
 from meterhub.config import Settings
-from meterhub.kit.clock import utcnow
+from meterhub.hub_market import service as market
+from meterhub.kit.clock import today, utcnow
 from meterhub.parties import service as parties
-from tests.factories import SYSTEM, Login, make_login, make_party
+from meterhub.parties.service import actor_for
+from tests.factories import SYSTEM, Login, make_api_login, make_login, make_party
 from tests.gateway.duis_factories import duis_id, read_registers
+from tests.hub_market.conftest import hold_hubs
 from tests.portal.reports_world import SECRET, report_files
 from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS, served_hub
 from tests.reporting.explore_lake import GAS_SUPPLIERS, NETWORK, SUPPLIERS
@@ -126,6 +129,30 @@ def kinds(session: Session) -> list[Kind]:
     parties.set_user_permissions(
         session, actor=SYSTEM, user=supplier_login.user, local_security_officer=True, now=utcnow()
     )
+    # A listing on the marketplace, with long names, part of it requested by the gas supplier.
+    long_kind = {
+        "manufacturer": "Acme Smart Metering Manufacturing Ltd",
+        "model": "ACME-COMMS-HUB-4G-DUAL-BAND-2000",
+        "firmware_version": "4.12.0-build.20240601.long",
+        "csp_region": "Central4G",
+    }
+    hold_hubs(session, owner=supplier, count=3, **long_kind)
+    listing = market.create_listing(
+        session,
+        actor=actor_for(make_api_login(session, party=supplier).user, "api"),
+        quantity=3,
+        location="Unit 12, Long Industrial Estate Road, Wakefield WF1 1AA",
+        available_from=today(),
+        now=utcnow(),
+        **long_kind,
+    )
+    market.request_units(
+        session,
+        actor=actor_for(make_api_login(session, party=gas[0]).user, "api"),
+        listing_id=listing.id,
+        quantity=1,
+        now=utcnow(),
+    )
     out = [
         Kind(
             "supplier",
@@ -206,7 +233,13 @@ def pages_of(page: Page, base: str, kind: Kind) -> dict[str, str]:
         href = link.get_attribute("href") or ""
         section = re.search(r"section=(\w+)", href)
         found[f"reports-{section.group(1) if section else 'process'}"] = href
+    if "market" in found:
+        page.goto(f"{base}/portal/market")
+        for link in page.locator("nav.market a").all():
+            href = link.get_attribute("href") or ""
+            found[href.removeprefix("/portal/").replace("/", "-")] = href
     for listing, pattern, name in (
+        ("/portal/market", "a[href^='/portal/market/listings/']", "market-listing"),
         ("/portal/inventory", "a[href^='/portal/devices/']", "device"),
         ("/portal/requests", "a[href^='/portal/requests/']", "request"),
         ("/portal/alerts", "a[href^='/portal/alerts/']", "alert"),
@@ -265,4 +298,10 @@ class TestNothingIsWiderThanTheWindow:
             "users",
             "user",
             "user-new",
+            "market",
+            "market-listings",
+            "market-listing",
+            "market-requests",
+            "market-rule",
+            "market-log",
         } <= checked

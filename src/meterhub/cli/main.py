@@ -72,12 +72,25 @@ def _register_subcommands() -> None:
         hubs,
         lake,
         mail,
+        market,
         report,
         settlement,
         simulate,
     )
 
-    for module in (admin, bulk, demo, simulate, duis, lake, report, mail, hubs, settlement):
+    for module in (
+        admin,
+        bulk,
+        demo,
+        simulate,
+        duis,
+        lake,
+        report,
+        mail,
+        hubs,
+        market,
+        settlement,
+    ):
         module.register(app)
 
 

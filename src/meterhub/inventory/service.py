@@ -896,6 +896,59 @@ def device_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Device)) or 0
 
 
+class HubStock(NamedTuple):
+    """How many Communications Hubs of one make, model, firmware and CSP region a party holds
+    in status ``Pending`` (delivered, not installed): the stock it may offer for transfer."""
+
+    manufacturer: str
+    model: str
+    firmware_version: str
+    csp_region: str
+    hubs: int
+
+
+def _pending_hubs_of(party_id: int) -> list[ColumnElement[bool]]:
+    return [
+        Device.owner_party_id == party_id,
+        Device.device_type == DeviceType.CHF.value,
+        Device.status == DeviceStatus.PENDING.value,
+    ]
+
+
+def pending_hubs_held(
+    session: Session,
+    *,
+    party_id: int,
+    manufacturer: str,
+    model: str,
+    firmware_version: str,
+    csp_region: str,
+) -> int:
+    """How many ``Pending`` hubs of exactly this make, model, firmware and region the party
+    holds. Only these may change owner under MP140, so a listing can never offer more."""
+    stmt = (
+        select(func.count())
+        .select_from(Device)
+        .where(
+            *_pending_hubs_of(party_id),
+            Device.manufacturer == manufacturer,
+            Device.model == model,
+            Device.firmware_version == firmware_version,
+            Device.csp_region == csp_region,
+        )
+    )
+    return session.scalar(stmt) or 0
+
+
+def pending_hub_stock(session: Session, *, party_id: int) -> list[HubStock]:
+    """The party's ``Pending`` hubs counted by make, model, firmware and region (one query)."""
+    key = (Device.manufacturer, Device.model, Device.firmware_version, Device.csp_region)
+    stmt = (
+        select(*key, func.count()).where(*_pending_hubs_of(party_id)).group_by(*key).order_by(*key)
+    )
+    return [HubStock(*row) for row in session.execute(stmt)]
+
+
 #: The columns of a bulk-loaded device row, and of its first history row.
 DEVICE_COLUMNS: Final = (
     "device_id",

@@ -28,10 +28,11 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    update,
 )
 from sqlalchemy.orm import Session, aliased
 
-from meterhub.audit.service import Actor, record
+from meterhub.audit.service import Actor, record, record_many
 from meterhub.db import bulk
 from meterhub.db.base import text_length
 from meterhub.db.direct import Direct
@@ -699,11 +700,99 @@ def device_attributes_by_id(
 ) -> dict[str, DeviceAttributes]:
     """The attributes of each of these devices SMI holds, by device ID, in one query (an event
     lake batch describes thousands of requests' devices at once)."""
-    ids = set(device_ids)
+    ids = sorted(set(device_ids))
+    found: dict[str, DeviceAttributes] = {}
+    # In slices: SQLite binds at most 32,766 parameters a statement (a receipt names 100,000).
+    for start in range(0, len(ids), _IN_SLICE):
+        rows = session.execute(
+            select(*_ATTRIBUTE_COLUMNS).where(Device.device_id.in_(ids[start : start + _IN_SLICE]))
+        )
+        found.update((row[0], DeviceAttributes._make(row)) for row in rows)
+    return found
+
+
+#: Device IDs bound in one statement's IN list, well inside both databases' parameter limits.
+_IN_SLICE = 10_000
+
+
+def move_hubs(
+    session: Session,
+    *,
+    actor: Actor,
+    device_ids: Sequence[str],
+    from_party_id: int,
+    to_party_id: int,
+    reason: str,
+    now: datetime,
+) -> int:
+    """Pass a set of ``Pending`` Communications Hubs from one holder to another in a few
+    statements, however many there are: an MP140 stock transfer's receipt (tens of thousands of
+    hubs in one file), or a dispute's outcome sending them back. Only hubs in SMI status
+    ``Pending`` change owner (MP140: the DSP enforces it), so the UPDATE itself requires that
+    status and the old holder: if any hub no longer matches (it was installed or passed on
+    since the caller checked), InvalidTransition is raised and the caller's transaction must
+    roll back, so a set never half-moves.
+
+    Each hub gets a ``DeviceHistory`` row (field ``owner``, old and new holder as party codes,
+    at ``now``, ``reason`` naming the transfer) and an audit entry, as ``change_owner`` writes
+    one by one; the custody ledger and the stock charge read the new holder from ``now``'s day.
+    Returns how many hubs moved."""
+    ids = sorted(set(device_ids))
+    if len(ids) != len(device_ids):
+        raise InvalidInput("a hub is named twice in one move", code="duplicate_device")
+    if not reason.strip():
+        raise InvalidInput("an owner change needs a reason", code="reason_required")
     if not ids:
-        return {}
-    rows = session.execute(select(*_ATTRIBUTE_COLUMNS).where(Device.device_id.in_(ids)))
-    return {row[0]: DeviceAttributes._make(row) for row in rows}
+        return 0
+    old_code = party_by_code_for_id(session, from_party_id)
+    new_code = party_by_code_for_id(session, to_party_id)
+    if old_code is None or new_code is None:
+        raise InvalidInput("both holders must be parties", code="unknown_party")
+    session.flush()
+    moved = 0
+    for start in range(0, len(ids), _IN_SLICE):
+        result = session.execute(
+            update(Device)
+            .where(
+                Device.device_id.in_(ids[start : start + _IN_SLICE]),
+                Device.owner_party_id == from_party_id,
+                Device.status == DeviceStatus.PENDING.value,
+                Device.device_type == DeviceType.CHF.value,
+            )
+            .values(owner_party_id=to_party_id, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if moved != len(ids):
+        raise InvalidTransition(
+            f"{len(ids) - moved} of {len(ids)} hubs are no longer Pending hubs held by"
+            f" {old_code}; nothing moved",
+            code="hubs_changed",
+        )
+    reason = reason.strip()
+    _, stamp = bulk.encoders(session)
+    at = stamp(now)
+    bulk.write_rows(
+        session,
+        DeviceHistory.__table__,  # type: ignore[arg-type]
+        DEVICE_HISTORY_COLUMNS,
+        [(d, at, "owner", old_code, new_code, actor.name, reason) for d in ids],
+    )
+    changes = {"owner": [old_code, new_code], "reason": reason}
+    record_many(
+        session,
+        actor=actor,
+        action="device.owner_changed",
+        object_type="device",
+        entries=((d, changes) for d in ids),
+        now=now,
+    )
+    # A moved device already loaded in the session is stale now that the UPDATE went past it.
+    moved_ids = set(ids)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Device) and obj.device_id in moved_ids:
+            session.expire(obj)
+    return moved
 
 
 def device_by_id(session: Session, *, device_id: str) -> Device | None:

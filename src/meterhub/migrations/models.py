@@ -11,7 +11,15 @@ from meterhub.gateway.models import (
     RequestCounter,
     ServiceRequest,
 )
-from meterhub.hub_market.models import AllocationRule, Listing, ListingRequest, Transfer
+from meterhub.hub_market.models import (
+    AllocationRule,
+    Listing,
+    ListingRequest,
+    Transfer,
+    TransferDispute,
+    TransferEvent,
+    TransferLine,
+)
 from meterhub.inventory.models import Device, DeviceHistory
 from meterhub.notifications.models import Notification, OutboxMail
 from meterhub.parties.models import AgentAppointment, ApiToken, Party, PartyRole, User, UserRole
@@ -44,6 +52,9 @@ __all__ = [
     "RequestCounter",
     "ServiceRequest",
     "Transfer",
+    "TransferDispute",
+    "TransferEvent",
+    "TransferLine",
     "User",
     "UserRole",
 ]

@@ -1,16 +1,31 @@
-"""Hub returns. A returned hub leaves its holder's stock: it is withdrawn and the DCC holds it,
-and the holder's users are told (inbox and e-mail), since the holder is charged for it."""
+"""Hub returns, the hub tariff and charge adjustments.
+
+A returned hub leaves its holder's stock: it is withdrawn and the DCC holds it, and the holder's
+users are told (inbox and e-mail), since the holder is charged for it, at the return charge of
+the tariff in force on the day.
+
+The tariff is dated data (``HubTariff``): each figure is in force from its ``effective_from``
+day until a later one of its kind. Setting a figure adds a row from a day not yet past, audited;
+nothing already charged or stated can change. A correction (after a dispute) is a
+``ChargeAdjustment``, which appears in the statement of the month it is recorded in: always a
+month whose statement has not been issued, so an issued statement is never rewritten."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Final
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record
-from meterhub.comms_hubs.models import HubReturn
-from meterhub.errors import InvalidInput
+from meterhub.comms_hubs.models import ChargeAdjustment, HubReturn, HubTariff
+from meterhub.db.base import text_length
+from meterhub.errors import InvalidInput, NotFound, PermissionDenied
 from meterhub.inventory import service as inventory
 from meterhub.inventory.catalogue import StatusEvent
 from meterhub.notifications import service as notifications
@@ -19,10 +34,285 @@ from meterhub.parties import service as parties
 if TYPE_CHECKING:
     from meterhub.inventory.models import Device
 
-PALLET_CHARGE_PENCE = 600_000
-HUBS_PER_PALLET = 896
-RETURN_CHARGE_PENCE = round(PALLET_CHARGE_PENCE / HUBS_PER_PALLET)
 RETURN_EVENTS = {"fault": StatusEvent.FAULT_RETURN, "no_fault": StatusEvent.NO_FAULT_RETURN}
+
+
+class TariffKind(StrEnum):
+    """The hub charges the tariff dates: the stock-level charge per hub per day held before
+    installation, and the explicit charge per hub returned, by kind of return."""
+
+    STOCK = "stock"
+    FAULT_RETURN = "fault_return"
+    NO_FAULT_RETURN = "no_fault_return"
+
+
+RETURN_TARIFFS: Final = {"fault": TariffKind.FAULT_RETURN, "no_fault": TariffKind.NO_FAULT_RETURN}
+MILLIPENCE_PER_PENNY: Final = 1000
+#: Largest figure a tariff or an adjustment may hold: £1,000,000 per hub (or per adjustment), far
+#: above any real charge and well inside a 32-bit integer on either database.
+MAX_MILLIPENCE: Final = 100_000_000_000
+MAX_ADJUSTMENT_PENCE: Final = 100_000_000
+REFERENCE_LENGTH: Final = text_length(ChargeAdjustment.__table__.c.reference)
+
+
+def pence_of(millipence: int) -> int:
+    """Whole pence, half a penny rounded away from zero: how a charge line is billed."""
+    return int(
+        (Decimal(millipence) / MILLIPENCE_PER_PENNY).to_integral_value(rounding=ROUND_HALF_UP)
+    )
+
+
+def parse_pence(text: str) -> int:
+    """A tariff figure typed in pence (``"669.643"``, ``"0.5"``) as thousandths of a penny."""
+    try:
+        value = Decimal(text.strip())
+    except ArithmeticError:
+        raise InvalidInput(f"{text!r} is not an amount in pence", code="bad_amount") from None
+    millipence = value * MILLIPENCE_PER_PENNY
+    if not value.is_finite() or millipence != millipence.to_integral_value():
+        raise InvalidInput(
+            f"{text!r}: a tariff is in pence to at most three decimal places", code="bad_amount"
+        )
+    return int(millipence)
+
+
+@dataclass(frozen=True)
+class TariffFigure:
+    kind: str
+    effective_from: date
+    amount_millipence: int
+    reason: str
+    set_by: str
+    recorded_at: datetime
+
+
+def _figure(row: HubTariff) -> TariffFigure:
+    return TariffFigure(
+        kind=row.kind,
+        effective_from=row.effective_from,
+        amount_millipence=row.amount_millipence,
+        reason=row.reason,
+        set_by=row.set_by,
+        recorded_at=row.recorded_at,
+    )
+
+
+def _kind(value: str) -> TariffKind:
+    try:
+        return TariffKind(value)
+    except ValueError:
+        allowed = ", ".join(k.value for k in TariffKind)
+        raise InvalidInput(
+            f"no tariff of kind {value!r}; one of {allowed}", code="bad_tariff_kind"
+        ) from None
+
+
+def tariff_history(session: Session) -> list[TariffFigure]:
+    """Every figure ever set, by kind and then in the order they take effect (and, for one
+    day, in the order they were set: the later one is the one in force)."""
+    stmt = select(HubTariff).order_by(HubTariff.kind, HubTariff.effective_from, HubTariff.id)
+    return [_figure(row) for row in session.scalars(stmt)]
+
+
+def tariff_in_force(session: Session, *, kind: str, day: date) -> TariffFigure:
+    """The figure of ``kind`` in force on ``day``: the latest to take effect on or before it."""
+    stmt = (
+        select(HubTariff)
+        .where(HubTariff.kind == _kind(kind).value, HubTariff.effective_from <= day)
+        .order_by(HubTariff.effective_from.desc(), HubTariff.id.desc())
+        .limit(1)
+    )
+    row = session.scalar(stmt)
+    if row is None:
+        raise NotFound(f"no {kind} tariff is in force on {day}", code="no_tariff")
+    return _figure(row)
+
+
+def tariff_periods(
+    session: Session, *, kind: str, start: date, end: date
+) -> list[tuple[date, int]]:
+    """The figures of ``kind`` in force over the days ``start`` to ``end`` (exclusive), as
+    ``(first day, millipence)`` in day order: the first from ``start``, then one per change."""
+    periods = [(start, tariff_in_force(session, kind=kind, day=start).amount_millipence)]
+    stmt = (
+        select(HubTariff.effective_from, HubTariff.amount_millipence)
+        .where(
+            HubTariff.kind == _kind(kind).value,
+            HubTariff.effective_from > start,
+            HubTariff.effective_from < end,
+        )
+        .order_by(HubTariff.effective_from, HubTariff.id)
+    )
+    for day, amount in session.execute(stmt):
+        if periods[-1][0] == day:
+            periods[-1] = (day, amount)
+        else:
+            periods.append((day, amount))
+    return periods
+
+
+def set_tariff(
+    session: Session,
+    *,
+    actor: Actor,
+    kind: str,
+    effective_from: date,
+    amount_millipence: int,
+    reason: str,
+    now: datetime,
+) -> TariffFigure:
+    """The operator sets a hub charge from a day on: a new, audited row, never an edit.
+
+    The day may not be past (today is allowed): a figure for a day already gone would change
+    charges already incurred and statements already issued. Setting the same kind again for
+    the same day replaces the earlier setting from that day, and both stay on record."""
+    if not actor.is_operator:
+        raise PermissionDenied("only the operator sets the hub tariff")
+    tariff_kind = _kind(kind)
+    if effective_from < now.date():
+        raise InvalidInput(
+            f"a tariff takes effect from today ({now.date()}) or later, not {effective_from}:"
+            " the past is not edited",
+            code="tariff_in_past",
+        )
+    if not 0 <= amount_millipence <= MAX_MILLIPENCE:
+        raise InvalidInput("a tariff is from 0p to £1,000,000", code="bad_amount")
+    if not reason.strip():
+        raise InvalidInput("a tariff change needs a reason", code="reason_required")
+    row = HubTariff(
+        kind=tariff_kind.value,
+        effective_from=effective_from,
+        amount_millipence=amount_millipence,
+        reason=reason.strip(),
+        set_by=actor.name,
+        recorded_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="hub.tariff_set",
+        object_type="hub_tariff",
+        object_id=str(row.id),
+        changes={
+            "kind": tariff_kind.value,
+            "effective_from": effective_from.isoformat(),
+            "amount_millipence": amount_millipence,
+            "reason": row.reason,
+        },
+        now=now,
+    )
+    return _figure(row)
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    id: int
+    party_id: int
+    amount_pence: int
+    reason: str
+    reference: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+def _adjustment(row: ChargeAdjustment) -> Adjustment:
+    return Adjustment(
+        id=row.id,
+        party_id=row.party_id,
+        amount_pence=row.amount_pence,
+        reason=row.reason,
+        reference=row.reference,
+        recorded_by=row.recorded_by,
+        recorded_at=row.recorded_at,
+    )
+
+
+def record_charge_adjustment(
+    session: Session,
+    *,
+    party_id: int,
+    amount_pence: int,
+    reason: str,
+    reference: str,
+    actor: Actor,
+    now: datetime,
+) -> Adjustment:
+    """Correct a party's hub charges (a dispute's outcome, say) by ``amount_pence``: positive
+    charges it more, negative credits it. The line appears in the statement of the month of
+    ``now``, the party's next statement, and never in one already issued; the party's users
+    are told. ``reference`` names what it corrects (a dispute or transfer reference)."""
+    if not actor.is_operator:
+        raise PermissionDenied("only the operator adjusts hub charges")
+    if parties.party_by_id(session, party_id) is None:
+        raise InvalidInput(f"no party {party_id}", code="unknown_party")
+    if amount_pence == 0 or abs(amount_pence) > MAX_ADJUSTMENT_PENCE:
+        raise InvalidInput(
+            "an adjustment is a non-zero amount of at most £1,000,000", code="bad_amount"
+        )
+    if not reason.strip():
+        raise InvalidInput("an adjustment needs a reason", code="reason_required")
+    if len(reference) > REFERENCE_LENGTH:
+        raise InvalidInput(
+            f"a reference is at most {REFERENCE_LENGTH} characters", code="bad_reference"
+        )
+    row = ChargeAdjustment(
+        party_id=party_id,
+        amount_pence=amount_pence,
+        reason=reason.strip(),
+        reference=reference.strip(),
+        recorded_by=actor.name,
+        recorded_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="hub.charge_adjusted",
+        object_type="hub_charge_adjustment",
+        object_id=str(row.id),
+        changes={
+            "party_id": party_id,
+            "amount_pence": amount_pence,
+            "reason": row.reason,
+            "reference": row.reference,
+        },
+        now=now,
+    )
+    what = "credit" if amount_pence < 0 else "charge"
+    notifications.notify(
+        session,
+        party_id=party_id,
+        kind="hub.charge_adjusted",
+        subject=f"Hub charges adjusted: {what} of £{abs(amount_pence) / 100:,.2f}",
+        body="\n".join(
+            [
+                f"An adjustment of £{amount_pence / 100:,.2f} to your Communications Hub charges"
+                f" was recorded at {now:%Y-%m-%d %H:%M} UTC. It appears on your statement for"
+                f" {now:%Y-%m}.",
+                f"Reason: {row.reason}",
+            ]
+            + ([f"Reference: {row.reference}"] if row.reference else [])
+        ),
+        now=now,
+    )
+    return _adjustment(row)
+
+
+def adjustments_in(
+    session: Session, *, party_id: int | None, start: datetime, end: datetime
+) -> Sequence[Adjustment]:
+    """Adjustments recorded from ``start`` to ``end`` (exclusive), of one party or all."""
+    stmt = (
+        select(ChargeAdjustment)
+        .where(ChargeAdjustment.recorded_at >= start, ChargeAdjustment.recorded_at < end)
+        .order_by(ChargeAdjustment.recorded_at, ChargeAdjustment.id)
+    )
+    if party_id is not None:
+        stmt = stmt.where(ChargeAdjustment.party_id == party_id)
+    return [_adjustment(row) for row in session.scalars(stmt)]
 
 
 def record_return(
@@ -40,6 +330,7 @@ def record_return(
 
     ``kind`` is ``fault`` (8.14.3) or ``no_fault`` (8.14.4); the withdrawal is that SRV's row of
     the inventory's workflow, so a hub already withdrawn is refused before anything is charged.
+    The charge is the return charge of ``kind`` in the tariff in force on the day.
     The holder's users are notified in the same transaction: under SECMP0039 an RSA may return
     a supplier's hub, and the supplier pays for it, so it learns of the return when it happens,
     not from next month's charges."""
@@ -48,6 +339,8 @@ def record_return(
     if event is None:
         raise InvalidInput(f"no hub return of kind {kind!r}", code="bad_return_kind")
     inventory.check_transition(device, event=event)
+    tariff = tariff_in_force(session, kind=RETURN_TARIFFS[kind], day=now.date())
+    charge_pence = pence_of(tariff.amount_millipence)
     hub_return = HubReturn(
         device_id=device.device_id,
         holder_party_id=device.owner_party_id,
@@ -55,7 +348,7 @@ def record_return(
         kind=kind,
         reason=reason,
         request_id=request_id,
-        charge_pence=RETURN_CHARGE_PENCE,
+        charge_pence=charge_pence,
         created_at=now,
     )
     session.add(hub_return)
@@ -74,7 +367,7 @@ def record_return(
         action="hub.returned",
         object_type="device",
         object_id=device.device_id,
-        changes={"kind": kind, "charge_pence": RETURN_CHARGE_PENCE, "request_id": request_id},
+        changes={"kind": kind, "charge_pence": charge_pence, "request_id": request_id},
         now=now,
     )
     _tell_holder(session, hub_return=hub_return, now=now)

@@ -1,7 +1,7 @@
 """Every domain's models, imported so ``Base.metadata`` knows all tables (for Alembic)."""
 
 from meterhub.audit.models import AuditEntry
-from meterhub.comms_hubs.models import HubReturn
+from meterhub.comms_hubs.models import ChargeAdjustment, HubReturn, HubTariff
 from meterhub.db.base import Base
 from meterhub.forecasts.models import InstallForecast
 from meterhub.gateway.models import (
@@ -33,10 +33,12 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Callback",
+    "ChargeAdjustment",
     "Device",
     "DeviceHistory",
     "FirmwareDelivery",
     "HubReturn",
+    "HubTariff",
     "InstallForecast",
     "Listing",
     "ListingRequest",

@@ -178,9 +178,7 @@ def parse_transfer_file(
         if not guid:
             problems.append({"line": number, "problem": f"no {layout.hub_column}"})
             continue
-        lines.append(
-            ReceiptLine(line_no=number, guid=guid, receiving_party=row[party_at].strip())
-        )
+        lines.append(ReceiptLine(line_no=number, guid=guid, receiving_party=row[party_at].strip()))
     if problems:
         named = ", ".join(str(p["line"]) for p in problems[:20])
         more = f" and {len(problems) - 20} more" if len(problems) > 20 else ""
@@ -231,9 +229,7 @@ def get_transfer_for_update(session: Session, *, actor: Actor, transfer_id: int)
     writers already queue for its one write lock), so two steps on one transfer never
     interleave: a receipt submitted twice at once moves the hubs once."""
     found = get_transfer(session, actor=actor, transfer_id=transfer_id)
-    session.execute(
-        select(Transfer.id).where(Transfer.id == found.id).with_for_update()
-    ).one()
+    session.execute(select(Transfer.id).where(Transfer.id == found.id).with_for_update()).one()
     session.refresh(found)
     return found
 
@@ -348,8 +344,7 @@ def dispatch(
         )
     if transfer.status != "allocated":
         raise Conflict(
-            f"{transfer.reference} is {transfer.status}; only an allocated transfer is"
-            " dispatched",
+            f"{transfer.reference} is {transfer.status}; only an allocated transfer is dispatched",
             code="not_allocated",
         )
     note = note.strip()
@@ -411,9 +406,7 @@ def check_lines(
             continue
         first = seen.get(device_id)
         if first is not None:
-            refused.append(
-                RefusedLine(line.line_no, shown, "duplicate", f"also on line {first}")
-            )
+            refused.append(RefusedLine(line.line_no, shown, "duplicate", f"also on line {first}"))
             continue
         seen[device_id] = line.line_no
         named = line.receiving_party
@@ -517,7 +510,6 @@ def receive(
     good, refused = check_lines(session, transfer=transfer, lines=lines)
     sender = _party_code(session, transfer.sender_party_id)
     receiver = _party_code(session, transfer.receiver_party_id)
-    _, stamp = bulk.encoders(session)
     if refused:
         event = add_event(
             session,
@@ -585,7 +577,16 @@ def receive(
     )
     # No line was refused, so the hubs that may move are the lines themselves, in order.
     rows = [
-        (transfer.id, event.id, line.line_no, line.guid[:_GUID_LENGTH], device_id, "accepted", "", "")
+        (
+            transfer.id,
+            event.id,
+            line.line_no,
+            line.guid[:_GUID_LENGTH],
+            device_id,
+            "accepted",
+            "",
+            "",
+        )
         for line, device_id in zip(lines, good, strict=True)
     ]
     bulk.write_rows(session, TransferLine.__table__, _LINE_COLUMNS, rows)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from meterhub.forecasts.endpoints import router as forecasts_router
 from meterhub.gateway.endpoints import router as gateway_router
 from meterhub.gateway.intake import Intake
 from meterhub.gateway.runtime import GatewayRuntime
+from meterhub.hub_market.transfer_endpoints import router as hub_transfers_router
 from meterhub.inventory.endpoints import router as inventory_router
 from meterhub.notifications.endpoints import router as inbox_router
 from meterhub.parties.endpoints import router as parties_router
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(reports_router)
     api.include_router(forecasts_router)
     api.include_router(inbox_router)
+    api.include_router(hub_transfers_router)
     app.include_router(api)
     install_docs(app, openapi_url="/api/v1/openapi.json")
 

@@ -106,6 +106,17 @@ class Settings(BaseSettings):
         default=300.0, gt=0, description="A mail sending this long (a crash) is queued again"
     )
 
+    # The MP140 "CH Stock Transfer File" (docs/hub-transfers.md): the DCC finalises its layout,
+    # so the column names are the operator's to set.
+    transfer_file_hub_column: str = Field(
+        default="hub_id", min_length=1, description="Stock transfer file: the hub GUID's column"
+    )
+    transfer_file_party_column: str = Field(
+        default="receiving_party",
+        min_length=1,
+        description="Stock transfer file: the receiving party's column",
+    )
+
     def smtp_port_in_use(self) -> int:
         if self.smtp_port:
             return self.smtp_port

@@ -40,6 +40,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -62,6 +63,7 @@ from meterhub.config import Settings
 from meterhub.forecasts import service as forecasts
 from meterhub.kit.clock import utcnow
 from tests.factories import SYSTEM, Login, make_api_login, make_appointment, make_party
+from tests.hub_market.transfer_world import make_allocated_transfer
 from tests.portal.reports_world import SECRET, report_files
 from tests.reporting.explore_lake import GAS_SUPPLIERS, NETWORK, SUPPLIERS
 from tests.worlds import make_held_hub, make_supplied_meter, make_world
@@ -120,6 +122,26 @@ INTEGER_PARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET /api/v1/inbox", "limit"): {},
     ("GET /api/v1/inbox/entries/{notification_id}", "notification_id"): {},
     ("POST /api/v1/inbox/entries/{notification_id}/read", "notification_id"): {},
+    ("GET /api/v1/hub-transfers", "before"): {},
+    ("GET /api/v1/hub-transfers", "limit"): {},
+    ("GET /api/v1/hub-transfers/{transfer_id}", "transfer_id"): {},
+    ("POST /api/v1/hub-transfers/{transfer_id}/dispatch", "transfer_id"): {"body": {}},
+    ("POST /api/v1/hub-transfers/{transfer_id}/receipt", "transfer_id"): {
+        "body": {"guids": ["00-DB-12-00-00-00-00-01"]}
+    },
+    ("POST /api/v1/hub-transfers/{transfer_id}/receipt-file", "transfer_id"): {
+        "body": {"file": "hub_id,receiving_party\n"},
+        "media_type": "multipart/form-data",
+    },
+    ("POST /api/v1/hub-transfers/{transfer_id}/disputes", "transfer_id"): {
+        "body": {"kind": "model", "statement": "not as listed"}
+    },
+    ("GET /api/v1/hub-transfer-steps/{step_id}/lines", "step_id"): {},
+    ("GET /api/v1/hub-disputes/{dispute_id}", "dispute_id"): {},
+    ("POST /api/v1/hub-disputes/{dispute_id}/answer", "dispute_id"): {"body": {"answer": "no"}},
+    ("POST /api/v1/hub-disputes/{dispute_id}/resolve", "dispute_id"): {
+        "body": {"outcome": "rejected", "resolution": "as listed"}
+    },
 }
 
 
@@ -208,6 +230,9 @@ def world(session: Session) -> FuzzWorld:
         installs=120,
         now=utcnow(),
     )
+    transfer = make_allocated_transfer(
+        session, sender=supplier, receiver=made.suppliers[1], quantity=1
+    )
     logins = {kind: make_api_login(session, party=party) for kind, party in parties.items()}
     session.commit()
     fields = {
@@ -225,6 +250,7 @@ def world(session: Session) -> FuzzWorld:
         "mpxn": meter.mpxn,
         "device_id": meter.device_id,
         "forecast_id": forecast.id,
+        "transfer_id": transfer.id,
         "month": "2024-06",
         "name": "business_process.process_success.csv",
     }
@@ -249,6 +275,20 @@ def transport(api: TestClient, case: schemathesis.Case, login: Login) -> dict[st
         kwargs.pop("cookies", None)  # httpx deprecates per-request cookies; none are generated
     if isinstance(kwargs.get("data"), bytes | str):
         kwargs["content"] = kwargs.pop("data")
+    if "files" in kwargs:
+        # A multipart body (the stock transfer file) encoded here, not streamed: Schemathesis
+        # reads the request's content back when it checks the answer.
+        built = httpx.Request(
+            kwargs["method"],
+            kwargs["url"],
+            files=kwargs.pop("files"),
+            data=kwargs.pop("data", None),
+        )
+        kwargs["content"] = built.read()
+        kwargs["headers"] = {
+            **kwargs.get("headers", {}),
+            "Content-Type": built.headers["Content-Type"],
+        }
     return kwargs
 
 

@@ -68,7 +68,12 @@ class TestRaiseAndAnswer:
             now=RAISED,
         )
         assert dispute.status == "answered"
-        kinds = [s.kind for s in transfers.timeline(session, actor=act(world, "receiver"), transfer_id=world.transfer.id)]
+        kinds = [
+            s.kind
+            for s in transfers.timeline(
+                session, actor=act(world, "receiver"), transfer_id=world.transfer.id
+            )
+        ]
         assert kinds == ["dispatched", "received", "dispute_raised", "dispute_answered"]
         told = session.scalars(
             select(Notification.party_id).where(Notification.kind.like("hub_transfer.dispute%"))
@@ -136,7 +141,9 @@ class TestResolve:
         )
         assert dispute.status == "resolved" and dispute.outcome == "rejected"
         assert world.transfer.status == "received"
-        owners = set(session.scalars(select(Device.owner_party_id).where(Device.device_type == "CHF")))
+        owners = set(
+            session.scalars(select(Device.owner_party_id).where(Device.device_type == "CHF"))
+        )
         assert owners == {world.receiver.id}
 
     def test_upheld_moves_hubs_back_and_adjusts_the_charge(
@@ -161,9 +168,7 @@ class TestResolve:
         assert dispute.hubs_returned == 2
         assert world.transfer.status == "received"
         assert world.transfer.received_quantity == 2
-        owner_of = dict(
-            session.execute(select(Device.device_id, Device.owner_party_id)).all()
-        )
+        owner_of = dict(session.execute(select(Device.device_id, Device.owner_party_id)).all())
         assert [owner_of[d] for d in back] == [world.sender.id] * 2
         assert owner_of[world.hubs[2].device_id] == world.receiver.id
         moved_back = session.scalars(

@@ -141,9 +141,7 @@ class TestReceipt:
             select(DeviceHistory).where(DeviceHistory.field == "owner").order_by(DeviceHistory.id)
         ).all()
         assert [h.device_id for h in history] == sorted(h.device_id for h in world.hubs)
-        assert {(h.old_value, h.new_value, h.at) for h in history} == {
-            ("SEND", "RECV", RECEIVED)
-        }
+        assert {(h.old_value, h.new_value, h.at) for h in history} == {("SEND", "RECV", RECEIVED)}
         assert all("TR-000001" in h.reason for h in history)
         assert {h.actor for h in history} == {world.receiver_login.user.username}
         audited = session.scalars(
@@ -289,9 +287,7 @@ class TestRefusals:
             session, actor=act(world, "sender"), transfer_id=world.transfer.id
         )
         assert [s.kind for s in steps] == ["dispatched", "receipt_refused"]
-        lines = transfers.event_lines(
-            session, actor=act(world, "sender"), transfer_id=world.transfer.id, event_id=steps[1].id
-        )
+        lines = transfers.event_lines(session, actor=act(world, "sender"), event_id=steps[1].id)
         assert [(x.line_no, x.guid, x.outcome, x.reason) for x in lines] == [
             (2, "nope", "refused", "not_a_guid")
         ]
@@ -334,7 +330,10 @@ class TestParsing:
         assert all(x.receiving_party is None for x in lines)
 
     def test_a_stock_transfer_file(self) -> None:
-        data = b"\xef\xbb\xbfReceiving_Party,Hub_ID\r\nRECV,00-DB-12-00-00-00-00-01\r\n\r\nRECV,00DB120000000002\r\n"
+        data = (
+            b"\xef\xbb\xbfReceiving_Party,Hub_ID\r\n"
+            b"RECV,00-DB-12-00-00-00-00-01\r\n\r\nRECV,00DB120000000002\r\n"
+        )
         lines = parse_transfer_file(data)
         assert [(x.line_no, x.guid, x.receiving_party) for x in lines] == [
             (2, "00-DB-12-00-00-00-00-01", "RECV"),
@@ -350,7 +349,12 @@ class TestParsing:
         with pytest.raises(InvalidInput) as bad:
             parse_transfer_file(b"guid\n00DB120000000002\n")
         assert bad.value.code == "bad_transfer_file"
-        assert bad.value.details == {"lines": [{"line": 1, "problem": "no column hub_id"}, {"line": 1, "problem": "no column receiving_party"}]}
+        assert bad.value.details == {
+            "lines": [
+                {"line": 1, "problem": "no column hub_id"},
+                {"line": 1, "problem": "no column receiving_party"},
+            ]
+        }
 
     def test_lines_in_the_wrong_shape_are_named(self) -> None:
         data = b"hub_id,receiving_party\n00DB120000000001,RECV\n00DB120000000002\n,RECV\n"

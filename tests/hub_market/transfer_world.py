@@ -107,9 +107,7 @@ def make_transfer_world(session: Session, *, quantity: int = 4, hubs: int = 4) -
     third = make_party(session, code="THRD", roles=("IS",), name="Third Supply")
     operator = make_party(session, code="DCC", roles=("OPERATOR",), name="DCC")
     held = make_hubs(session, owner=sender, count=hubs)
-    transfer = make_allocated_transfer(
-        session, sender=sender, receiver=receiver, quantity=quantity
-    )
+    transfer = make_allocated_transfer(session, sender=sender, receiver=receiver, quantity=quantity)
     world = TransferWorld(
         sender=sender,
         receiver=receiver,

@@ -264,9 +264,9 @@ def resolve_dispute(
     (ones this transfer moved, still ``Pending`` and held by the receiver) go back to the
     sender from ``now``, and the adjustment is recorded for the next statement; all of it, or
     none of it, in the caller's transaction. The transfer returns to the status it had."""
+    dispute = get_dispute(session, actor=actor, dispute_id=dispute_id)
     if not actor.is_operator:
         raise PermissionDenied("only the operator resolves a dispute", code="not_the_operator")
-    dispute = get_dispute(session, actor=actor, dispute_id=dispute_id)
     transfer = transfers.get_transfer_for_update(
         session, actor=actor, transfer_id=dispute.transfer_id
     )

@@ -638,23 +638,22 @@ def event_lines(
     session: Session,
     *,
     actor: Actor,
-    transfer_id: int,
     event_id: int,
     after_line: int = 0,
     limit: int = 500,
 ) -> list[TransferLine]:
-    """The GUID lines of one receipt of the transfer (refused lines with their reasons, or the
-    hubs a receipt moved), in line order, ``limit`` at a time after ``after_line``."""
-    transfer = get_transfer(session, actor=actor, transfer_id=transfer_id)
+    """The GUID lines of one receipt (a timeline step) of a transfer the actor sees: the
+    refused lines with their reasons, or the hubs a receipt moved, in line order, ``limit`` at
+    a time after ``after_line``. Another party's step does not exist."""
     if not 1 <= limit <= 10_000:
         raise InvalidInput("limit must be between 1 and 10000", code="bad_limit")
-    event = session.scalar(
-        select(TransferEvent).where(
-            TransferEvent.id == event_id, TransferEvent.transfer_id == transfer.id
-        )
-    )
+    event = session.get(TransferEvent, event_id) if 0 < event_id <= MAX_ROW_ID else None
     if event is None:
-        raise NotFound(f"no step {event_id} on {transfer.reference}")
+        raise NotFound(f"no transfer step {event_id}")
+    try:
+        get_transfer(session, actor=actor, transfer_id=event.transfer_id)
+    except NotFound:
+        raise NotFound(f"no transfer step {event_id}") from None
     stmt = (
         select(TransferLine)
         .where(TransferLine.event_id == event.id, TransferLine.line_no > after_line)

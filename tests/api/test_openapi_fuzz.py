@@ -285,10 +285,11 @@ def transport(api: TestClient, case: schemathesis.Case, login: Login) -> dict[st
             data=kwargs.pop("data", None),
         )
         kwargs["content"] = built.read()
-        kwargs["headers"] = {
-            **kwargs.get("headers", {}),
-            "Content-Type": built.headers["Content-Type"],
-        }
+        if "content-type" in built.headers:
+            kwargs["headers"] = {
+                **kwargs.get("headers", {}),
+                "Content-Type": built.headers["content-type"],
+            }
     return kwargs
 
 

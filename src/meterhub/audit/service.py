@@ -85,6 +85,18 @@ def record_many(
     _, stamp = bulk.encoders(session)
     on_sqlite = session.connection().dialect.name == "sqlite"
     at = stamp(now)
+    # One step's entries often share one ``changes``: encoded once. Each is kept referenced,
+    # so no other dict can come to have its id while this runs.
+    encoded: dict[int, tuple[dict[str, Any], str]] = {}
+
+    def encode(changes: dict[str, Any]) -> Any:
+        if not on_sqlite:
+            return changes
+        known = encoded.get(id(changes))
+        if known is None or known[0] is not changes:
+            known = encoded[id(changes)] = (changes, json.dumps(changes))
+        return known[1]
+
     rows = [
         (
             at,
@@ -94,7 +106,7 @@ def record_many(
             action,
             object_type,
             object_id,
-            json.dumps(changes) if on_sqlite else changes,
+            encode(changes),
         )
         for object_id, changes in entries
     ]

@@ -156,10 +156,7 @@ class TransferLine(Base):
     transfer moved, which a dispute's outcome may move back."""
 
     __tablename__ = "hub_transfer_line"
-    __table_args__ = (
-        Index("ix_hub_transfer_line_event", "event_id", "line_no"),
-        Index("ix_hub_transfer_line_transfer_device", "transfer_id", "device_id"),
-    )
+    __table_args__ = (Index("ix_hub_transfer_line_event", "event_id", "line_no"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     transfer_id: Mapped[int] = mapped_column(ForeignKey("hub_transfer.id"))

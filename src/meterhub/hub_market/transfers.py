@@ -65,6 +65,7 @@ MAX_RECEIPT_LINES: Final = 250_000
 DETAILS_SHOWN: Final = 1_000
 _GUID_LENGTH: Final = 80
 _SEPARATORS = re.compile(r"[\s,;]+")
+_CANONICAL = re.compile(r"[0-9A-F]{2}(?:-[0-9A-F]{2}){7}")
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,14 @@ def parse_guid_list(text: str) -> list[ReceiptLine]:
     semicolons; blank lines are skipped. Each GUID keeps the number of the line it was on."""
     lines: list[ReceiptLine] = []
     for number, raw in enumerate(text.splitlines(), 1):
-        for item in _SEPARATORS.split(raw.strip()):
+        item = raw.strip()
+        if _SEPARATORS.search(item) is None:  # one GUID a line, the usual paste: no split
             if item:
                 lines.append(ReceiptLine(line_no=number, guid=item))
+            continue
+        lines.extend(
+            ReceiptLine(line_no=number, guid=part) for part in _SEPARATORS.split(item) if part
+        )
     _check_size(lines)
     return lines
 
@@ -398,7 +404,11 @@ def check_lines(
     for line in lines:
         shown = line.guid[:_GUID_LENGTH]
         try:
-            device_id = normalise_eui64(line.guid, field="GUID")
+            device_id = (
+                line.guid
+                if _CANONICAL.fullmatch(line.guid)
+                else normalise_eui64(line.guid, field="GUID")
+            )
         except InvalidInput:
             refused.append(
                 RefusedLine(line.line_no, shown, "not_a_guid", REFUSAL_REASONS["not_a_guid"])
@@ -665,14 +675,12 @@ def event_lines(
 
 def moved_hubs(session: Session, *, transfer: Transfer) -> list[str]:
     """The device IDs the transfer's receipt moved to the receiver (for a dispute's outcome)."""
+    received = select(TransferEvent.id).where(
+        TransferEvent.transfer_id == transfer.id, TransferEvent.kind == "received"
+    )
     stmt = (
         select(TransferLine.device_id)
-        .join(TransferEvent, TransferEvent.id == TransferLine.event_id)
-        .where(
-            TransferLine.transfer_id == transfer.id,
-            TransferEvent.kind == "received",
-            TransferLine.outcome == "accepted",
-        )
-        .order_by(TransferLine.line_no)
+        .where(TransferLine.event_id.in_(received), TransferLine.outcome == "accepted")
+        .order_by(TransferLine.event_id, TransferLine.line_no)
     )
     return [d for d in session.scalars(stmt) if d is not None]

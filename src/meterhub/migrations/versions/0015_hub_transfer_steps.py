@@ -112,14 +112,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("hub_transfer_line", schema=None) as batch_op:
         batch_op.create_index("ix_hub_transfer_line_event", ["event_id", "line_no"], unique=False)
-        batch_op.create_index(
-            "ix_hub_transfer_line_transfer_device", ["transfer_id", "device_id"], unique=False
-        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("hub_transfer_line", schema=None) as batch_op:
-        batch_op.drop_index("ix_hub_transfer_line_transfer_device")
         batch_op.drop_index("ix_hub_transfer_line_event")
 
     op.drop_table("hub_transfer_line")

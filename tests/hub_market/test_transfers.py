@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from meterhub.audit.models import AuditEntry
 from meterhub.audit.service import Actor
+from meterhub.db import bulk
 from meterhub.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from meterhub.hub_market import transfers
 from meterhub.hub_market.transfers import ReceiptLine, parse_guid_list, parse_transfer_file
@@ -367,3 +368,69 @@ class TestParsing:
         with pytest.raises(InvalidInput) as bad:
             parse_transfer_file(b"hub_id,receiving_party\n\xff\xfe\n")
         assert bad.value.code == "bad_transfer_file"
+
+
+class TestLargeReceipt:
+    """Past a thousand GUIDs the hubs are read and moved through a temporary table of their
+    IDs: the same outcome as a small receipt, refusals included."""
+
+    def load(self, session: Session, world: TransferWorld, count: int) -> list[str]:
+        _, stamp = bulk.encoders(session)
+        at = stamp(RECEIVED)
+        ids = [f"00-DB-14-00-00-00-{n // 256:02X}-{n % 256:02X}" for n in range(count)]
+        inventory.load_devices(
+            session,
+            devices=[
+                (
+                    d,
+                    "CHF",
+                    "Toshiba",
+                    "CH-NORTH-2",
+                    "3.1.0",
+                    "CHTS",
+                    "North",
+                    "Pending",
+                    world.sender.id,
+                    None,
+                    None,
+                    at,
+                    at,
+                )
+                for d in ids
+            ],
+            history=[],
+        )
+        world.transfer.quantity = count
+        session.commit()
+        return ids
+
+    def test_1500_hubs_move_and_one_bad_line_stops_them_all(
+        self, session: Session, world: TransferWorld
+    ) -> None:
+        ids = self.load(session, world, 1500)
+        dispatched(session, world)
+        refused = transfers.receive(
+            session,
+            actor=act(world, "receiver"),
+            transfer_id=world.transfer.id,
+            lines=lines_of(*ids[:-1], world.hubs[0].device_id.replace("00-DB-12", "00-DB-99")),
+            now=RECEIVED,
+        )
+        session.commit()
+        assert [(r.line_no, r.reason) for r in refused.refused] == [(1500, "unknown_guid")]
+        owners = set(
+            session.scalars(select(Device.owner_party_id).where(Device.device_id.in_(ids[:900])))
+        )
+        assert owners == {world.sender.id}
+        receipt = transfers.receive(
+            session,
+            actor=act(world, "receiver"),
+            transfer_id=world.transfer.id,
+            lines=lines_of(*ids),
+            now=RECEIVED,
+        )
+        session.commit()
+        assert receipt.moved == 1500
+        moved = inventory.device_attributes_by_id(session, device_ids=ids)
+        assert {a.owner_party_id for a in moved.values()} == {world.receiver.id}
+        assert len(moved) == 1500

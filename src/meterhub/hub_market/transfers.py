@@ -36,6 +36,7 @@ from meterhub.db import bulk
 from meterhub.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from meterhub.hub_market.models import Transfer, TransferEvent, TransferLine
 from meterhub.inventory import service as inventory
+from meterhub.inventory.catalogue import DeviceStatus, DeviceType
 from meterhub.kit.ids import normalise_eui64
 from meterhub.kit.pagination import MAX_ROW_ID
 from meterhub.notifications import service as notifications
@@ -442,7 +443,7 @@ def check_lines(
     for line, device_id in candidates:
         hub = found.get(device_id)
         reason, detail = "", ""
-        if hub is None or hub.device_type != "CHF":
+        if hub is None or hub.device_type != DeviceType.CHF.value:
             reason, detail = "unknown_guid", REFUSAL_REASONS["unknown_guid"]
         elif hub.owner_party_id != transfer.sender_party_id:
             reason = "foreign_holder"
@@ -451,7 +452,7 @@ def check_lines(
                 if hub.owner_party_id == transfer.receiver_party_id
                 else f"not held by {sender}"
             )
-        elif hub.status != "Pending":
+        elif hub.status != DeviceStatus.PENDING.value:
             reason, detail = "not_pending", f"status {hub.status}, not Pending"
         else:
             for column, expected, code, word in wanted:

@@ -103,6 +103,9 @@ class TestTransferPages:
         assert "Receipt refused: nothing moved" in html
         assert "not_a_guid" in html and "not-a-hub" in html
         assert "Confirm receipt" in html  # the corrected list can be sent
+        step = client.get("/portal/transfer-steps/2")
+        assert step.status_code == 200
+        assert "not-a-hub" in step.text and "Receipt refused" in step.text
 
     def test_receipt_by_file_upload(
         self, client: TestClient, session: Session, pt: PortalTransfer
@@ -173,9 +176,13 @@ class TestScoping:
     def test_another_partys_transfer_is_the_404_page(
         self, client: TestClient, pt: PortalTransfer
     ) -> None:
+        log_in(client, pt.sender)
+        dispatch(client, pt)  # step 1
+        assert client.get("/portal/transfer-steps/1").status_code == 200
+        client.cookies.clear()
         log_in(client, pt.third)
         t = pt.world.transfer.id
-        for path in (f"/portal/transfers/{t}", f"/portal/transfers/{t}/steps/1"):
+        for path in (f"/portal/transfers/{t}", "/portal/transfer-steps/1"):
             r = client.get(path)
             assert r.status_code == 404 and "404" in r.text
         for path, data in (

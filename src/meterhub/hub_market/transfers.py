@@ -645,6 +645,18 @@ def timeline(session: Session, *, actor: Actor, transfer_id: int) -> list[Transf
     return list(session.scalars(stmt))
 
 
+def step(session: Session, *, actor: Actor, event_id: int) -> TransferEvent:
+    """One step of the timeline of a transfer the actor sees; another party's does not exist."""
+    event = session.get(TransferEvent, event_id) if 0 < event_id <= MAX_ROW_ID else None
+    if event is None:
+        raise NotFound(f"no transfer step {event_id}")
+    try:
+        get_transfer(session, actor=actor, transfer_id=event.transfer_id)
+    except NotFound:
+        raise NotFound(f"no transfer step {event_id}") from None
+    return event
+
+
 def event_lines(
     session: Session,
     *,
@@ -658,13 +670,7 @@ def event_lines(
     a time after ``after_line``. Another party's step does not exist."""
     if not 1 <= limit <= 10_000:
         raise InvalidInput("limit must be between 1 and 10000", code="bad_limit")
-    event = session.get(TransferEvent, event_id) if 0 < event_id <= MAX_ROW_ID else None
-    if event is None:
-        raise NotFound(f"no transfer step {event_id}")
-    try:
-        get_transfer(session, actor=actor, transfer_id=event.transfer_id)
-    except NotFound:
-        raise NotFound(f"no transfer step {event_id}") from None
+    event = step(session, actor=actor, event_id=event_id)
     stmt = (
         select(TransferLine)
         .where(TransferLine.event_id == event.id, TransferLine.line_no > after_line)

@@ -17,8 +17,8 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from meterhub.api.deps import DbSession
-from meterhub.errors import InvalidInput, NotFound
+from meterhub.api.deps import DbSession, RowId
+from meterhub.errors import InvalidInput
 from meterhub.hub_market import disputes, transfers
 from meterhub.hub_market.models import Transfer
 from meterhub.kit.clock import utcnow
@@ -46,7 +46,7 @@ STEP_TITLES = {
 }
 
 
-def _page_link(transfer_id: int, anchor: str = "") -> str:
+def _page_link(transfer_id: RowId, anchor: str = "") -> str:
     return f"{TRANSFERS_PATH}/{transfer_id}" + (f"#{anchor}" if anchor else "")
 
 
@@ -88,7 +88,7 @@ def _codes(db: Session, rows: list[Transfer]) -> dict[int, str]:
 
 
 @router.get("/transfers/{transfer_id}")
-def transfer_page(request: Request, db: DbSession, me: CurrentUser, transfer_id: int) -> Response:
+def transfer_page(request: Request, db: DbSession, me: CurrentUser, transfer_id: RowId) -> Response:
     """One transfer: what was allocated, its timeline with each receipt's GUID lines, its
     disputes, and the forms for the visitor's next step."""
     actor = me.actor
@@ -162,12 +162,9 @@ def transfer_page(request: Request, db: DbSession, me: CurrentUser, transfer_id:
     )
 
 
-@router.get("/transfers/{transfer_id}/steps/{step_id}")
-def step_page(
-    request: Request, db: DbSession, me: CurrentUser, transfer_id: int, step_id: int
-) -> Response:
-    """Every GUID line of one receipt, a thousand a page."""
-    t = transfers.get_transfer(db, actor=me.actor, transfer_id=transfer_id)
+@router.get("/transfer-steps/{step_id}")
+def step_page(request: Request, db: DbSession, me: CurrentUser, step_id: RowId) -> Response:
+    """Every GUID line of one receipt (a step of a transfer's timeline), a thousand a page."""
     raw_after = request.query_params.get("after", "")
     if raw_after and not (raw_after.isascii() and raw_after.isdigit() and len(raw_after) < 11):
         raise InvalidInput("after must be a line number", code="bad_cursor")
@@ -175,12 +172,8 @@ def step_page(
     lines = transfers.event_lines(
         db, actor=me.actor, event_id=step_id, after_line=after, limit=STEP_LINES_PAGE + 1
     )
-    step = next(
-        (e for e in transfers.timeline(db, actor=me.actor, transfer_id=t.id) if e.id == step_id),
-        None,
-    )
-    if step is None:
-        raise NotFound(f"no step {step_id} of {t.reference}")
+    step = transfers.step(db, actor=me.actor, event_id=step_id)
+    t = transfers.get_transfer(db, actor=me.actor, transfer_id=step.transfer_id)
     shown = lines[:STEP_LINES_PAGE]
     return render(
         request,
@@ -192,7 +185,7 @@ def step_page(
             "title": STEP_TITLES.get(step.kind, step.kind),
             "lines": shown,
             "reasons": transfers.REFUSAL_REASONS,
-            "next_url": f"{TRANSFERS_PATH}/{t.id}/steps/{step.id}?after={shown[-1].line_no}"
+            "next_url": f"/portal/transfer-steps/{step.id}?after={shown[-1].line_no}"
             if len(lines) > STEP_LINES_PAGE
             else "",
         },
@@ -205,7 +198,7 @@ def dispatch(
     db: DbSession,
     me: CurrentUser,
     session: CurrentWebSession,
-    transfer_id: int,
+    transfer_id: RowId,
     csrf_token: Annotated[str, Form()] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
@@ -224,7 +217,7 @@ def receive_list(
     db: DbSession,
     me: CurrentUser,
     session: CurrentWebSession,
-    transfer_id: int,
+    transfer_id: RowId,
     csrf_token: Annotated[str, Form()] = "",
     guids: Annotated[str, Form()] = "",
 ) -> Response:
@@ -244,7 +237,7 @@ def receive_file(
     db: DbSession,
     me: CurrentUser,
     session: CurrentWebSession,
-    transfer_id: int,
+    transfer_id: RowId,
     file: Annotated[UploadFile, File()],
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
@@ -274,7 +267,7 @@ def raise_dispute(
     db: DbSession,
     me: CurrentUser,
     session: CurrentWebSession,
-    transfer_id: int,
+    transfer_id: RowId,
     csrf_token: Annotated[str, Form()] = "",
     kind: Annotated[str, Form()] = "",
     statement: Annotated[str, Form()] = "",
@@ -292,7 +285,7 @@ def answer_dispute(
     db: DbSession,
     me: CurrentUser,
     session: CurrentWebSession,
-    dispute_id: int,
+    dispute_id: RowId,
     csrf_token: Annotated[str, Form()] = "",
     answer: Annotated[str, Form()] = "",
 ) -> Response:
@@ -309,7 +302,7 @@ def resolve_dispute(
     db: DbSession,
     me: CurrentUser,
     session: CurrentWebSession,
-    dispute_id: int,
+    dispute_id: RowId,
     csrf_token: Annotated[str, Form()] = "",
     outcome: Annotated[str, Form()] = "",
     resolution: Annotated[str, Form()] = "",

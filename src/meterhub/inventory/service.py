@@ -53,7 +53,7 @@ from meterhub.inventory.models import Device, DeviceHistory
 from meterhub.kit.clock import today
 from meterhub.kit.ids import normalise_eui64, normalise_mpxn
 from meterhub.kit.pagination import decode_cursor, encode_cursor
-from meterhub.parties.service import party_by_code, party_by_id
+from meterhub.parties.service import party_by_code, party_by_id, party_codes_query
 from meterhub.registration import service as registration
 
 SORTABLE = (
@@ -796,6 +796,50 @@ def device_export_query(
         stmt = stmt.where(Device.status.not_in(excluded))
     if by_device_id:
         stmt = stmt.order_by(Device.device_id)
+    return stmt
+
+
+#: The device history fields that make a hub's custody: its status and its holder.
+CUSTODY_FIELDS: Final = ("status", "owner")
+
+
+def hub_custody_query(
+    *, device_id: str | None = None, party_code: str | None = None
+) -> Select[*tuple[Any, ...]]:
+    """The custody history of Communications Hubs: every status and owner row of every hub (or
+    of ``device_id``, or of the hubs ``party_code`` holds now or once held), as ``device_id,
+    at, id, field, old_value, new_value, actor, reason, holder_now`` (the code of the party
+    holding the hub now: a hub that never changed hands was held by it from the start). Owner
+    values are party codes. The statement, for the custody ledger to read through its own
+    window over the rows, in one pass (``comms_hubs.ledger``)."""
+    holders = party_codes_query().subquery()
+    stmt = (
+        select(
+            DeviceHistory.device_id,
+            DeviceHistory.at,
+            DeviceHistory.id,
+            DeviceHistory.field,
+            DeviceHistory.old_value,
+            DeviceHistory.new_value,
+            DeviceHistory.actor,
+            DeviceHistory.reason,
+            holders.c.code.label("holder_now"),
+        )
+        .join(Device, Device.device_id == DeviceHistory.device_id)
+        .outerjoin(holders, holders.c.id == Device.owner_party_id)
+        .where(
+            Device.device_type == DeviceType.CHF.value,
+            DeviceHistory.field.in_(CUSTODY_FIELDS),
+        )
+    )
+    if device_id is not None:
+        stmt = stmt.where(DeviceHistory.device_id == device_id)
+    if party_code is not None:
+        once_held = select(DeviceHistory.device_id).where(
+            DeviceHistory.field == "owner",
+            or_(DeviceHistory.old_value == party_code, DeviceHistory.new_value == party_code),
+        )
+        stmt = stmt.where(or_(holders.c.code == party_code, DeviceHistory.device_id.in_(once_held)))
     return stmt
 
 

@@ -18,9 +18,8 @@ delivered on D is stock from D. A hub that comes and goes on one day is nobody's
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Select, String, case, cast, func, literal, select
@@ -29,6 +28,7 @@ from sqlalchemy.sql.functions import coalesce
 
 from meterhub.inventory import service as inventory
 from meterhub.inventory.catalogue import BEFORE_INSTALLATION, DeviceStatus
+from meterhub.parties import service as parties
 
 #: Characters of a row's sort key: its UTC time (26) and its id, zero-padded (12).
 KEY_LENGTH: Final = 38
@@ -147,33 +147,68 @@ def held_on_query(session: Session, *, party_code: str, day: date) -> Select[Any
     )
 
 
+def _day(session: Session, at: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", at), "YYYY-MM-DD")
+    return func.substr(cast(at, String), 1, 10)
+
+
+def _in_stock(value: Any) -> Any:
+    return case((value.in_(STOCK_STATUSES), 1), else_=0)
+
+
 def stock_counts(session: Session, *, start: date, end: date) -> dict[str, list[int]]:
     """How many hubs each party (by code) held as stock at the end of each day from ``start``
     to ``end`` (exclusive): ``{code: [count on start, count on start + 1, ...]}``.
 
-    One pass over the whole estate's custody history, set-based: each row that takes a hub out
-    of a party's stock or into it is a -1 or +1 on its day (rows before ``start`` all count on
-    the opening day), grouped in SQL; what comes back is a few rows per party and day, summed
-    here. A party with no stock in the period is absent."""
-    s = custody_states(session).subquery("s")
-    in_after = s.c.status.in_(STOCK_STATUSES)
-    in_before = s.c.status_before.in_(STOCK_STATUSES)
+    Set-based, over the whole estate's custody history: each history row that takes a hub
+    into a party's stock is a +1 on its day, each that takes one out a -1 (rows before
+    ``start`` all count on the opening day), summed in SQL per party, day and kind of move;
+    what comes back is a few rows per party and day, accumulated here. Two aggregates:
+
+    * every status row, for the party that held the hub then (the one holding it now, unless
+      a later owner row took it from another);
+    * each change of hands of a hub in stock: -1 for the party it left, +1 for the receiver.
+
+    Only the hubs whose custody may have moved since the month began are read (in stock now,
+    or changed since: ``inventory.service.hub_status_rows_query``): any other hub has been out
+    of stock since before the month, and its rows add up to nothing for every party.
+    """
     opening = start.isoformat()
-    day = case((s.c.day < opening, literal(opening)), else_=s.c.day).label("d")
-    flags_after = case((in_after, 1), else_=0).label("in_after")
-    flags_before = case((in_before, 1), else_=0).label("in_before")
-    stmt = (
-        select(day, s.c.holder, s.c.holder_before, flags_after, flags_before, func.count())
-        .where(s.c.day < end.isoformat(), in_after | in_before)
-        .group_by(day, s.c.holder, s.c.holder_before, flags_after, flags_before)
-    )
-    deltas: Mapping[str, dict[str, int]]
-    deltas = defaultdict(lambda: defaultdict(int))
-    for d, holder, holder_before, is_after, was_before, n in session.execute(stmt):
-        if was_before and holder_before is not None:
-            deltas[holder_before][d] -= n
-        if is_after and holder is not None:
-            deltas[holder][d] += n
+    since = datetime.combine(start, datetime.min.time(), UTC)
+    before = datetime.combine(end, datetime.min.time(), UTC)
+    codes = parties.party_codes_by_id(session)
+    deltas: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+    def grouped(stmt: Select[Any], *keys: Any) -> Any:
+        rows = stmt.subquery("r")
+        day = case((rows.c.at < since, literal(opening)), else_=_day(session, rows.c.at))
+        columns = [day.label("d"), *(k(rows).label(f"k{i}") for i, k in enumerate(keys))]
+        return session.execute(select(*columns, func.count()).group_by(*columns))
+
+    status_rows = inventory.hub_status_rows_query(since=since, before=before)
+    for d, holder_id, then, into, out_of, n in grouped(
+        status_rows,
+        lambda r: r.c.holder_id_now,
+        lambda r: r.c.holder_then,
+        lambda r: _in_stock(r.c.new_value),
+        lambda r: _in_stock(r.c.old_value),
+    ):
+        holder = then if then is not None else codes.get(holder_id)
+        if holder is not None:
+            deltas[holder][d] += (into - out_of) * n
+    owner_rows = inventory.hub_owner_rows_query(since=since, before=before)
+    for d, old, new, stock, n in grouped(
+        owner_rows,
+        lambda r: r.c.old_value,
+        lambda r: r.c.new_value,
+        lambda r: _in_stock(r.c.status_then),
+    ):
+        if stock:
+            if old is not None:
+                deltas[old][d] -= n
+            if new is not None:
+                deltas[new][d] += n
     days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days)]
     counts: dict[str, list[int]] = {}
     for code, by_day in deltas.items():

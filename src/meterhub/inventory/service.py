@@ -37,6 +37,7 @@ from meterhub.db.base import text_length
 from meterhub.db.direct import Direct
 from meterhub.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from meterhub.inventory.catalogue import (
+    BEFORE_INSTALLATION,
     LIFECYCLE_EVENTS,
     SMETS_VERSIONS,
     CspRegion,
@@ -365,7 +366,7 @@ def _history(
         | ({"event": event.value} if event is not None else {}),
         now=now,
     )
-    device.updated_at = now
+    device.updated_at = max(device.updated_at, now)
 
 
 def _workflow_row(
@@ -841,6 +842,90 @@ def hub_custody_query(
         )
         stmt = stmt.where(or_(holders.c.code == party_code, DeviceHistory.device_id.in_(once_held)))
     return stmt
+
+
+def _moving_hubs(since: datetime) -> Any:
+    """The hubs whose custody may have moved since ``since``: those in stock now and those
+    changed since (``updated_at`` is the time of a device's latest change, never set back).
+    Any other hub has been in its present state, not stock, since before ``since``."""
+    return (
+        select(Device.device_id, Device.owner_party_id)
+        .where(
+            Device.device_type == DeviceType.CHF.value,
+            or_(
+                Device.status.in_([s.value for s in BEFORE_INSTALLATION]),
+                Device.updated_at >= since,
+            ),
+        )
+        .subquery("hub")
+    )
+
+
+def _hub_rows(field: str, *, since: datetime, before: datetime) -> Select[*tuple[Any, ...]]:
+    hub = _moving_hubs(since)
+    return (
+        select(
+            DeviceHistory.device_id,
+            DeviceHistory.at,
+            DeviceHistory.id,
+            DeviceHistory.old_value,
+            DeviceHistory.new_value,
+            hub.c.owner_party_id.label("holder_id_now"),
+        )
+        .join(hub, hub.c.device_id == DeviceHistory.device_id)
+        .where(DeviceHistory.field == field, DeviceHistory.at < before)
+    )
+
+
+def hub_status_rows_query(*, since: datetime, before: datetime) -> Select[*tuple[Any, ...]]:
+    """The status rows before ``before`` of every Communications Hub whose custody may have
+    moved since ``since`` (in stock now, or changed since): ``device_id, at, id, old_value,
+    new_value, holder_id_now, holder_then``. ``holder_id_now`` is the id of the party holding
+    the hub now; ``holder_then`` the code of the party that held it at that row when that was
+    another (the party the next owner row took it from), else None. The statement, for the
+    custody ledger's estate-wide aggregates (``comms_hubs.ledger``)."""
+    rows = _hub_rows("status", since=since, before=before).subquery("status_row")
+    later = aliased(DeviceHistory)
+    holder_then = (
+        select(later.old_value)
+        .where(
+            later.device_id == rows.c.device_id,
+            later.field == "owner",
+            or_(later.at > rows.c.at, and_(later.at == rows.c.at, later.id > rows.c.id)),
+        )
+        .order_by(later.at, later.id)
+        .limit(1)
+        .correlate(rows)
+        .scalar_subquery()
+    )
+    return select(*rows.c, holder_then.label("holder_then"))
+
+
+def _earlier(later: Any) -> ColumnElement[bool]:
+    """SQL: this history row comes before row ``later`` of the same device (by time, then id)."""
+    return and_(
+        DeviceHistory.device_id == later.c.device_id,
+        or_(
+            DeviceHistory.at < later.c.at,
+            and_(DeviceHistory.at == later.c.at, DeviceHistory.id < later.c.id),
+        ),
+    )
+
+
+def hub_owner_rows_query(*, since: datetime, before: datetime) -> Select[*tuple[Any, ...]]:
+    """The owner rows (old and new holder as party codes) of the same hubs as
+    ``hub_status_rows_query``, each with ``status_then``: the hub's status when it changed
+    hands (the latest status row before it)."""
+    rows = _hub_rows("owner", since=since, before=before).subquery("owner_row")
+    status_then = (
+        select(DeviceHistory.new_value)
+        .where(_earlier(rows), DeviceHistory.field == "status")
+        .order_by(DeviceHistory.at.desc(), DeviceHistory.id.desc())
+        .limit(1)
+        .correlate(rows)
+        .scalar_subquery()
+    )
+    return select(*rows.c, status_then.label("status_then"))
 
 
 def device_count(session: Session) -> int:

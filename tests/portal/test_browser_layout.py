@@ -242,6 +242,7 @@ class TestNothingIsWiderThanTheWindow:
         assert {
             "home",
             "inventory",
+            "charges",
             "requests",
             "alerts",
             "reports-process",

@@ -15,6 +15,8 @@ from meterhub.audit.service import entries_for
 from meterhub.comms_hubs import service as hubs
 from meterhub.comms_hubs import statements
 from meterhub.errors import InvalidInput, NotFound, PermissionDenied
+from meterhub.inventory import service as inventory
+from meterhub.inventory.catalogue import StatusEvent
 from meterhub.parties.models import Party
 from tests.comms_hubs.charges_world import (
     AFTER,
@@ -260,3 +262,43 @@ class TestStatements:
                 actor=party_actor(estate.a),
                 now=at(5, month=11),
             )
+
+
+class TestStatementsReadTheWholeHistory:
+    def test_stock_from_before_the_month_counts_and_hubs_gone_before_it_do_not(
+        self, session: Session, estate: Estate
+    ) -> None:
+        """A hub delivered in August and still stock is charged every October day; one
+        installed in September is charged nothing; one A passes on in November was A's
+        through October."""
+        kept = hub(session, 20, estate.a, at(5, month=8))
+        gone = hub(session, 21, estate.a, at(5, month=8))
+        inventory.install_hub(
+            session,
+            actor=party_actor(estate.a),
+            device=gone,
+            event=StatusEvent.INSTALL_AND_COMMISSION,
+            mpxn=None,
+            reason="8.14.1",
+            now=at(9, month=9),
+        )
+        later = hub(session, 22, estate.a, at(30, month=9))
+        inventory.change_owner(
+            session,
+            actor=SYSTEM,
+            device_id=later.device_id,
+            owner=estate.b.code,
+            reason="MP140",
+            now=at(4, month=11),
+        )
+        session.flush()
+        ids = [h.device_id for h in (*estate.hubs, kept, gone, later)]
+        by_chain = Counter(
+            {key: n for key, n in stock_by_chain(session, ids, OCT).items() if key[0] == "SUPA"}
+        )
+        [a] = statements.statements_for_month(session, month=OCT, party_id=estate.a.id, now=AFTER)
+        by_statement = Counter(
+            {(a.party_code, li.day): li.quantity for li in a.lines if li.section == "stock"}
+        )
+        assert by_statement == by_chain
+        assert a.stock_hub_days == 36 + 31 + 31

@@ -6,8 +6,9 @@ It builds a fresh SQLite database (the embedded default), migrates it, and write
 through the inventory's own bulk load (``inventory.service.load_devices``): 40 suppliers, each
 hub delivered on a day of 2025-01-01 to 2026-10-31 to one of them, then (drawn from a fixed
 seed) 15% passed to another supplier while still stock, 75% installed (installed, then
-commissioned a day later), 5% returned to the DCC (withdrawn, then held by the DCC), the rest
-left in stock. The stock charge changes mid-month (1p a hub-day, 2p from the 16th).
+commissioned a day later), 5% returned to the DCC (withdrawn, then held by the DCC, with its
+hub return row through ``comms_hubs.service.load_returns``), the rest left in stock. The stock
+charge changes mid-month (1p a hub-day, 2p from the 16th).
 
 Timed, per run: ``statements.statements_for_month`` for 2026-10, every party's statement, and
 the same plus each statement's CSV and PDF (what ``meterhub hubs charges`` writes). The floor,
@@ -95,7 +96,7 @@ def build(url: str, hubs_wanted: int) -> int:
         span = (LAST_DAY - FIRST_DAY).days + 1
         history_rows = 0
         for start in range(0, hubs_wanted, BATCH):
-            devices, history = [], []
+            devices, history, returns = [], [], []
             for n in range(start, min(start + BATCH, hubs_wanted)):
                 device_id = _eui(n)
                 delivered = datetime.combine(
@@ -177,6 +178,18 @@ def build(url: str, hubs_wanted: int) -> int:
                             "no-fault return",
                         )
                     )
+                    returns.append(
+                        (
+                            device_id,
+                            ids[holder],
+                            ids[holder],
+                            "no_fault",
+                            "excess stock",
+                            None,
+                            670,
+                            instant(when),
+                        )
+                    )
                     holder, status = "DCC", "Withdrawn"
                 at, changed = instant(delivered), rows[-1][1]
                 devices.append(
@@ -198,6 +211,7 @@ def build(url: str, hubs_wanted: int) -> int:
                 )
                 history.extend(rows)
             inventory.load_devices(session, devices=devices, history=history)
+            hubs.load_returns(session, rows=returns)
             history_rows += len(history)
             print(f"  loaded {min(start + BATCH, hubs_wanted):,} hubs", flush=True)
     return history_rows
@@ -255,7 +269,8 @@ def main() -> None:
             started = time.perf_counter()
             rows = build(url, args.hubs)
             print(
-                f"built {args.hubs:,} hubs, {rows:,} history rows in {time.perf_counter() - started:.0f} s"
+                f"built {args.hubs:,} hubs, {rows:,} history rows"
+                f" in {time.perf_counter() - started:.0f} s"
             )
         timed_runs(url, args.runs)
         print(f"load after: {os.getloadavg()}")

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from meterhub.audit.service import Actor, record
 from meterhub.comms_hubs import ledger
 from meterhub.comms_hubs.models import ChargeAdjustment, HubReturn, HubTariff
+from meterhub.db import bulk
 from meterhub.db.base import text_length
 from meterhub.errors import InvalidInput, NotFound, PermissionDenied
 from meterhub.inventory import service as inventory
@@ -377,6 +378,27 @@ def record_return(
     )
     _tell_holder(session, hub_return=hub_return, now=now)
     return hub_return
+
+
+#: The columns of a bulk-loaded hub return row.
+RETURN_COLUMNS: Final = (
+    "device_id",
+    "holder_party_id",
+    "requested_by_party_id",
+    "kind",
+    "reason",
+    "request_id",
+    "charge_pence",
+    "created_at",
+)
+
+
+def load_returns(session: Session, *, rows: Sequence[bulk.Row]) -> None:
+    """Bulk-load hub returns (tuples in ``RETURN_COLUMNS`` order, timestamps encoded by
+    ``db.bulk.encoders``) past ``record_return``'s checks, audit and notices: for building
+    large estates (the statements benchmark), whose devices' history the inventory's own bulk
+    load writes."""
+    bulk.write_rows(session, HubReturn.__table__, RETURN_COLUMNS, rows)  # type: ignore[arg-type]
 
 
 def _tell_holder(session: Session, *, hub_return: HubReturn, now: datetime) -> None:

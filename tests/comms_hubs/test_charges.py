@@ -213,6 +213,15 @@ class TestStatements:
         # B from the receipt day, the 10th, to the 31st: 6 days at 1p, 16 at 2p.
         assert b.stock_hub_days == 22 and b.total_pence == 6 + 32
 
+    def test_one_partys_statement_is_its_statement_among_all(
+        self, session: Session, estate: Estate
+    ) -> None:
+        every = statements.statements_for_month(session, month=OCT, now=AFTER)
+        for party in (estate.a, estate.b, estate.dcc):
+            alone = statements.statement_for(session, party_id=party.id, month=OCT, now=AFTER)
+            among = [s for s in every if s.party_id == party.id]
+            assert alone.lines == (among[0].lines if among else ())
+
     def test_a_tariff_change_mid_month_prices_each_day_at_its_rate(
         self, session: Session, estate: Estate
     ) -> None:

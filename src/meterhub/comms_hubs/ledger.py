@@ -157,7 +157,9 @@ def _in_stock(value: Any) -> Any:
     return case((value.in_(STOCK_STATUSES), 1), else_=0)
 
 
-def stock_counts(session: Session, *, start: date, end: date) -> dict[str, list[int]]:
+def stock_counts(
+    session: Session, *, start: date, end: date, party: tuple[int, str] | None = None
+) -> dict[str, list[int]]:
     """How many hubs each party (by code) held as stock at the end of each day from ``start``
     to ``end`` (exclusive): ``{code: [count on start, count on start + 1, ...]}``.
 
@@ -172,7 +174,9 @@ def stock_counts(session: Session, *, start: date, end: date) -> dict[str, list[
 
     Only the hubs whose custody may have moved since the month began are read (in stock now,
     or changed since: ``inventory.service.hub_status_rows_query``): any other hub has been out
-    of stock since before the month, and its rows add up to nothing for every party.
+    of stock since before the month, and its rows add up to nothing for every party. With
+    ``party`` (its id and code), only the hubs it holds now or once held are read, and only
+    its counts are complete.
     """
     opening = start.isoformat()
     since = datetime.combine(start, datetime.min.time(), UTC)
@@ -181,12 +185,16 @@ def stock_counts(session: Session, *, start: date, end: date) -> dict[str, list[
     deltas: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
     def grouped(stmt: Select[Any], *keys: Any) -> Any:
+        # Grouped by the columns of a subquery, not by the expressions: PostgreSQL takes two
+        # copies of an expression with bound values for two different expressions.
         rows = stmt.subquery("r")
         day = case((rows.c.at < since, literal(opening)), else_=_day(session, rows.c.at))
-        columns = [day.label("d"), *(k(rows).label(f"k{i}") for i, k in enumerate(keys))]
-        return session.execute(select(*columns, func.count()).group_by(*columns))
+        keyed = select(
+            day.label("d"), *(k(rows).label(f"k{i}") for i, k in enumerate(keys))
+        ).subquery("keyed")
+        return session.execute(select(*keyed.c, func.count()).group_by(*keyed.c))
 
-    status_rows = inventory.hub_status_rows_query(since=since, before=before)
+    status_rows = inventory.hub_status_rows_query(since=since, before=before, party=party)
     for d, holder_id, then, into, out_of, n in grouped(
         status_rows,
         lambda r: r.c.holder_id_now,
@@ -197,7 +205,7 @@ def stock_counts(session: Session, *, start: date, end: date) -> dict[str, list[
         holder = then if then is not None else codes.get(holder_id)
         if holder is not None:
             deltas[holder][d] += (into - out_of) * n
-    owner_rows = inventory.hub_owner_rows_query(since=since, before=before)
+    owner_rows = inventory.hub_owner_rows_query(since=since, before=before, party=party)
     for d, old, new, stock, n in grouped(
         owner_rows,
         lambda r: r.c.old_value,

@@ -503,7 +503,9 @@ def _visible_chain(session: Session, *, actor: Actor, device_id: str) -> list[Cu
         visible = bool(steps)
     else:
         # A party sees the chain of a hub it holds or once held, or one it sees in the inventory.
-        visible = any(actor.party_id in (s.party_id, _id_of(session, s.from_party)) for s in steps)
+        ids = _ids_by_code(session)
+        held = {s.party_id for s in steps} | {ids.get(s.from_party or "") for s in steps}
+        visible = actor.party_id in held
         if steps and not visible:
             try:
                 inventory.get_device(session, actor=actor, device_id=device_id)
@@ -513,10 +515,6 @@ def _visible_chain(session: Session, *, actor: Actor, device_id: str) -> list[Cu
     if not visible:
         raise NotFound(f"no communications hub {device_id}")
     return steps
-
-
-def _id_of(session: Session, code: str | None) -> int | None:
-    return _ids_by_code(session).get(code) if code else None
 
 
 def _ids_by_code(session: Session) -> dict[str, int]:

@@ -34,7 +34,7 @@ matplotlib.use("Agg")
 
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from meterhub.comms_hubs import ledger
@@ -121,23 +121,19 @@ def _utc_day(session: Session, at: Any) -> Any:
 def _returns(
     session: Session, *, start: date, end: date, party_id: int | None
 ) -> dict[int, list[StatementLine]]:
-    day = _utc_day(session, HubReturn.created_at).label("day")
-    stmt = (
-        select(
-            HubReturn.holder_party_id,
-            day,
-            HubReturn.kind,
-            HubReturn.charge_pence,
-            func.count(),
-        )
-        .where(
-            HubReturn.created_at >= datetime.combine(start, datetime.min.time(), UTC),
-            HubReturn.created_at < datetime.combine(end, datetime.min.time(), UTC),
-        )
-        .group_by(HubReturn.holder_party_id, day, HubReturn.kind, HubReturn.charge_pence)
+    rows = select(
+        HubReturn.holder_party_id,
+        _utc_day(session, HubReturn.created_at).label("day"),
+        HubReturn.kind,
+        HubReturn.charge_pence,
+    ).where(
+        HubReturn.created_at >= datetime.combine(start, datetime.min.time(), UTC),
+        HubReturn.created_at < datetime.combine(end, datetime.min.time(), UTC),
     )
     if party_id is not None:
-        stmt = stmt.where(HubReturn.holder_party_id == party_id)
+        rows = rows.where(HubReturn.holder_party_id == party_id)
+    r = rows.subquery("r")
+    stmt: Select[Any] = select(*r.c, func.count()).group_by(*r.c)
     lines: dict[int, list[StatementLine]] = defaultdict(list)
     for holder, d, kind, charge, n in session.execute(stmt):
         lines[holder].append(
@@ -161,7 +157,10 @@ def statements_for_month(
     start, end = month_bounds(month)
     _check_ended(month, end, now or utcnow())
     rates = _daily_rates(session, start=start, end=end)
-    counts = ledger.stock_counts(session, start=start, end=end)
+    one = parties.party_by_id(session, party_id) if party_id is not None else None
+    counts = ledger.stock_counts(
+        session, start=start, end=end, party=(one.id, one.code) if one is not None else None
+    )
     returns = _returns(session, start=start, end=end, party_id=party_id)
     adjustments: dict[int, list[StatementLine]] = defaultdict(list)
     for a in hubs.adjustments_in(

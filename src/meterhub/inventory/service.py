@@ -844,25 +844,36 @@ def hub_custody_query(
     return stmt
 
 
-def _moving_hubs(since: datetime) -> Any:
+#: A party as the custody statements name it: its id (the holder now) and code (history values).
+PartyKey = tuple[int, str]
+
+
+def _moving_hubs(since: datetime, party: PartyKey | None) -> Any:
     """The hubs whose custody may have moved since ``since``: those in stock now and those
     changed since (``updated_at`` is the time of a device's latest change, never set back).
-    Any other hub has been in its present state, not stock, since before ``since``."""
-    return (
-        select(Device.device_id, Device.owner_party_id)
-        .where(
-            Device.device_type == DeviceType.CHF.value,
-            or_(
-                Device.status.in_([s.value for s in BEFORE_INSTALLATION]),
-                Device.updated_at >= since,
-            ),
-        )
-        .subquery("hub")
+    Any other hub has been in its present state, not stock, since before ``since``. With
+    ``party``, only the hubs it holds now or that an owner row names it for."""
+    stmt = select(Device.device_id, Device.owner_party_id).where(
+        Device.device_type == DeviceType.CHF.value,
+        or_(
+            Device.status.in_([s.value for s in BEFORE_INSTALLATION]),
+            Device.updated_at >= since,
+        ),
     )
+    if party is not None:
+        party_id, code = party
+        named = select(DeviceHistory.device_id).where(
+            DeviceHistory.field == "owner",
+            or_(DeviceHistory.old_value == code, DeviceHistory.new_value == code),
+        )
+        stmt = stmt.where(or_(Device.owner_party_id == party_id, Device.device_id.in_(named)))
+    return stmt.subquery("hub")
 
 
-def _hub_rows(field: str, *, since: datetime, before: datetime) -> Select[*tuple[Any, ...]]:
-    hub = _moving_hubs(since)
+def _hub_rows(
+    field: str, *, since: datetime, before: datetime, party: PartyKey | None = None
+) -> Select[*tuple[Any, ...]]:
+    hub = _moving_hubs(since, party)
     return (
         select(
             DeviceHistory.device_id,
@@ -877,14 +888,17 @@ def _hub_rows(field: str, *, since: datetime, before: datetime) -> Select[*tuple
     )
 
 
-def hub_status_rows_query(*, since: datetime, before: datetime) -> Select[*tuple[Any, ...]]:
+def hub_status_rows_query(
+    *, since: datetime, before: datetime, party: PartyKey | None = None
+) -> Select[*tuple[Any, ...]]:
     """The status rows before ``before`` of every Communications Hub whose custody may have
     moved since ``since`` (in stock now, or changed since): ``device_id, at, id, old_value,
     new_value, holder_id_now, holder_then``. ``holder_id_now`` is the id of the party holding
     the hub now; ``holder_then`` the code of the party that held it at that row when that was
     another (the party the next owner row took it from), else None. The statement, for the
-    custody ledger's estate-wide aggregates (``comms_hubs.ledger``)."""
-    rows = _hub_rows("status", since=since, before=before).subquery("status_row")
+    custody ledger's estate-wide aggregates (``comms_hubs.ledger``); with ``party`` (id,
+    code), of only the hubs it holds now or once held."""
+    rows = _hub_rows("status", since=since, before=before, party=party).subquery("status_row")
     later = aliased(DeviceHistory)
     holder_then = (
         select(later.old_value)
@@ -912,11 +926,13 @@ def _earlier(later: Any) -> ColumnElement[bool]:
     )
 
 
-def hub_owner_rows_query(*, since: datetime, before: datetime) -> Select[*tuple[Any, ...]]:
+def hub_owner_rows_query(
+    *, since: datetime, before: datetime, party: PartyKey | None = None
+) -> Select[*tuple[Any, ...]]:
     """The owner rows (old and new holder as party codes) of the same hubs as
     ``hub_status_rows_query``, each with ``status_then``: the hub's status when it changed
     hands (the latest status row before it)."""
-    rows = _hub_rows("owner", since=since, before=before).subquery("owner_row")
+    rows = _hub_rows("owner", since=since, before=before, party=party).subquery("owner_row")
     status_then = (
         select(DeviceHistory.new_value)
         .where(_earlier(rows), DeviceHistory.field == "status")

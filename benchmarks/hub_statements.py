@@ -228,7 +228,7 @@ FLOOR_READ_SQL = """
 SELECT h.field, h.new_value, count(*)
 FROM device_history h JOIN device d ON d.device_id = h.device_id
 WHERE d.device_type = 'CHF' AND h.field IN ('status', 'owner')
-  AND (d.status IN ('Pending', 'Whitelisted') OR d.updated_at >= '2026-10-01 00:00:00.000000')
+  AND (d.status IN ('Pending', 'Whitelisted') OR d.updated_at >= '2026-09-30 00:00:00.000000')
   AND h.at < '2026-11-01 00:00:00.000000'
 GROUP BY h.field, h.new_value
 """

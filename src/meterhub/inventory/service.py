@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
 from sqlalchemy import (
@@ -366,7 +366,7 @@ def _history(
         | ({"event": event.value} if event is not None else {}),
         now=now,
     )
-    device.updated_at = max(device.updated_at, now)
+    device.updated_at = now
 
 
 def _workflow_row(
@@ -850,14 +850,15 @@ PartyKey = tuple[int, str]
 
 def _moving_hubs(since: datetime, party: PartyKey | None) -> Any:
     """The hubs whose custody may have moved since ``since``: those in stock now and those
-    changed since (``updated_at`` is the time of a device's latest change, never set back).
-    Any other hub has been in its present state, not stock, since before ``since``. With
+    changed since (``updated_at`` is the time of a device's latest change; a day's margin
+    covers a change stamped with a request's time a little before one already made). Any
+    other hub has been in its present state, not stock, since before ``since``. With
     ``party``, only the hubs it holds now or that an owner row names it for."""
     stmt = select(Device.device_id, Device.owner_party_id).where(
         Device.device_type == DeviceType.CHF.value,
         or_(
             Device.status.in_([s.value for s in BEFORE_INSTALLATION]),
-            Device.updated_at >= since,
+            Device.updated_at >= since - timedelta(days=1),
         ),
     )
     if party is not None:

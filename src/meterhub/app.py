@@ -13,6 +13,7 @@ from meterhub.api.docs import install_docs
 from meterhub.api.duis import DuisFastPath
 from meterhub.api.errors import BodySizeLimit, install_error_handlers
 from meterhub.api.responses import EVERY_ROUTE
+from meterhub.comms_hubs.charges_endpoints import router as hub_charges_router
 from meterhub.config import Settings, get_settings
 from meterhub.forecasts.endpoints import router as forecasts_router
 from meterhub.gateway.endpoints import router as gateway_router
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(forecasts_router)
     api.include_router(inbox_router)
     api.include_router(hub_transfers_router)
+    api.include_router(hub_charges_router)
     app.include_router(api)
     install_docs(app, openapi_url="/api/v1/openapi.json")
 

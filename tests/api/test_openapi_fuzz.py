@@ -118,6 +118,7 @@ INTEGER_PARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET /api/v1/duis/messages", "after"): {},
     ("GET /api/v1/duis/messages", "limit"): {},
     ("GET /api/v1/devices", "limit"): {},
+    ("GET /api/v1/hubs/holdings/{party}", "limit"): {"path_parameters": {"party": "P0001"}},
     ("GET /api/v1/inbox", "before"): {},
     ("GET /api/v1/inbox", "limit"): {},
     ("GET /api/v1/inbox/entries/{notification_id}", "notification_id"): {},
@@ -351,10 +352,12 @@ class TestIntegersBeyond64Bits:
         method, path = label.split(" ")
         operation = fuzzed[path][method]
         in_path = "{" + name + "}" in path
+        extra = dict(INTEGER_PARAMETERS[(label, name)])
+        other_path = extra.pop("path_parameters", {})
         case = operation.Case(
-            path_parameters={name: value} if in_path else None,
+            path_parameters={**other_path, name: value} if in_path else other_path or None,
             query=None if in_path else {name: value},
-            **INTEGER_PARAMETERS[(label, name)],
+            **extra,
         )
         for kind in ("OPERATOR", "IS"):
             login = world.logins[kind]

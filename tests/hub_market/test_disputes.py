@@ -15,11 +15,12 @@ from meterhub.hub_market import disputes, transfers
 from meterhub.hub_market.disputes import Resolution
 from meterhub.inventory.models import Device, DeviceHistory
 from meterhub.notifications.models import Notification
+from tests.factories import SYSTEM
 from tests.hub_market.test_transfers import RECEIVED, act, dispatched, lines_of
 from tests.hub_market.transfer_world import TransferWorld, make_transfer_world
 
-RAISED = datetime(2025, 3, 7, 9, 0, tzinfo=UTC)
-RESOLVED = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+RAISED = datetime(2030, 3, 7, 9, 0, tzinfo=UTC)
+RESOLVED = datetime(2030, 3, 10, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -178,6 +179,14 @@ class TestResolve:
         ).all()
         assert sorted(h.device_id for h in moved_back) == sorted(back)
         assert all(dispute.reference in h.reason and h.at == RESOLVED for h in moved_back)
+        back_on = comms_hubs.holder_on(
+            session, actor=SYSTEM, device_id=back[0], day=RESOLVED.date()
+        )
+        held_before = comms_hubs.holder_on(
+            session, actor=SYSTEM, device_id=back[0], day=RESOLVED.date() - timedelta(days=1)
+        )
+        assert back_on is not None and back_on.party == "SEND"
+        assert held_before is not None and held_before.party == "RECV"
         adjustments = comms_hubs.adjustments_in(
             session, party_id=world.receiver.id, start=RAISED, end=RESOLVED + timedelta(days=1)
         )

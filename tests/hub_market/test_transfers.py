@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from meterhub.audit.models import AuditEntry
 from meterhub.audit.service import Actor
+from meterhub.comms_hubs import service as comms_hubs
 from meterhub.db import bulk
 from meterhub.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from meterhub.hub_market import transfers
@@ -19,11 +20,11 @@ from meterhub.inventory import service as inventory
 from meterhub.inventory.models import Device, DeviceHistory
 from meterhub.notifications.models import Notification
 from meterhub.parties.service import actor_for
-from tests.factories import make_device
+from tests.factories import SYSTEM, make_device
 from tests.hub_market.transfer_world import TransferWorld, make_hubs, make_transfer_world
 
-DISPATCHED = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
-RECEIVED = datetime(2025, 3, 6, 15, 30, tzinfo=UTC)
+DISPATCHED = datetime(2030, 3, 4, 10, 0, tzinfo=UTC)
+RECEIVED = datetime(2030, 3, 6, 15, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -149,10 +150,15 @@ class TestReceipt:
             select(AuditEntry.object_id).where(AuditEntry.action == "device.owner_changed")
         ).all()
         assert sorted(audited) == sorted(h.device_id for h in world.hubs)
-        # Before the receipt day the sender held them; from it, the receiver.
-        assert all(
-            h.at.date() == RECEIVED.date() and h.at.date() > DISPATCHED.date() for h in history
+        # The custody ledger: the sender held them (as stock) to the day before the receipt,
+        # the receiver from the receipt day, whose stock charge they are from then.
+        hub = world.hubs[0].device_id
+        before = comms_hubs.holder_on(
+            session, actor=SYSTEM, device_id=hub, day=RECEIVED.date() - timedelta(days=1)
         )
+        on_the_day = comms_hubs.holder_on(session, actor=SYSTEM, device_id=hub, day=RECEIVED.date())
+        assert before is not None and (before.party, before.in_stock) == ("SEND", True)
+        assert on_the_day is not None and (on_the_day.party, on_the_day.in_stock) == ("RECV", True)
         told = session.scalars(
             select(Notification.party_id).where(Notification.kind == "hub_transfer.received")
         ).all()

@@ -266,6 +266,7 @@ class TestNothingIsWiderThanTheWindow:
         assert {
             "home",
             "inventory",
+            "charges",
             "requests",
             "alerts",
             "reports-process",

@@ -23,11 +23,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record
+from meterhub.comms_hubs import ledger
 from meterhub.comms_hubs.models import ChargeAdjustment, HubReturn, HubTariff
+from meterhub.db import bulk
 from meterhub.db.base import text_length
 from meterhub.errors import InvalidInput, NotFound, PermissionDenied
 from meterhub.inventory import service as inventory
-from meterhub.inventory.catalogue import StatusEvent
+from meterhub.inventory.catalogue import DeviceStatus, StatusEvent
+from meterhub.kit.clock import as_utc
+from meterhub.kit.ids import normalise_eui64
 from meterhub.notifications import service as notifications
 from meterhub.parties import service as parties
 
@@ -78,6 +82,7 @@ def parse_pence(text: str) -> int:
 
 @dataclass(frozen=True)
 class TariffFigure:
+    id: int
     kind: str
     effective_from: date
     amount_millipence: int
@@ -88,6 +93,7 @@ class TariffFigure:
 
 def _figure(row: HubTariff) -> TariffFigure:
     return TariffFigure(
+        id=row.id,
         kind=row.kind,
         effective_from=row.effective_from,
         amount_millipence=row.amount_millipence,
@@ -374,6 +380,27 @@ def record_return(
     return hub_return
 
 
+#: The columns of a bulk-loaded hub return row.
+RETURN_COLUMNS: Final = (
+    "device_id",
+    "holder_party_id",
+    "requested_by_party_id",
+    "kind",
+    "reason",
+    "request_id",
+    "charge_pence",
+    "created_at",
+)
+
+
+def load_returns(session: Session, *, rows: Sequence[bulk.Row]) -> None:
+    """Bulk-load hub returns (tuples in ``RETURN_COLUMNS`` order, timestamps encoded by
+    ``db.bulk.encoders``) past ``record_return``'s checks, audit and notices: for building
+    large estates (the statements benchmark), whose devices' history the inventory's own bulk
+    load writes."""
+    bulk.write_rows(session, HubReturn.__table__, RETURN_COLUMNS, rows)  # type: ignore[arg-type]
+
+
 def _tell_holder(session: Session, *, hub_return: HubReturn, now: datetime) -> None:
     codes = parties.party_codes(
         session, ids={hub_return.holder_party_id, hub_return.requested_by_party_id}
@@ -400,3 +427,168 @@ def _tell_holder(session: Session, *, hub_return: HubReturn, now: datetime) -> N
         body="\n".join(lines),
         now=now,
     )
+
+
+# --- the custody ledger (a read of the inventory's history: comms_hubs.ledger) ---------------
+
+
+class StepKind(StrEnum):
+    """What a step of a hub's custody chain was."""
+
+    DELIVERY = "delivery"  # the hub entered the inventory, held by the party it was delivered to
+    STOCK = "stock"  # back to (or on within) stock before installation
+    INSTALL = "install"  # installed at a premises
+    RETURN = "return"  # withdrawn and passed back to the DCC
+    TRANSFER = "transfer"  # passed from one party to another (MP140)
+    SERVICE = "service"  # any other status move once installed (decommissioned, suspended ...)
+
+
+@dataclass(frozen=True)
+class CustodyStep:
+    """One step of a hub's custody: what happened, when, who did it (``user``, the actor's
+    name) and why; and who held the hub after it (``party``), in what status."""
+
+    device_id: str
+    kind: StepKind
+    at: datetime
+    day: date
+    party: str | None
+    party_id: int | None
+    from_party: str | None
+    status: str | None
+    in_stock: bool
+    user: str
+    reason: str
+
+
+def _step_kind(row: ledger.CustodyRow) -> StepKind:
+    if row.field == "owner":
+        withdrawn = row.status == DeviceStatus.WITHDRAWN.value
+        return StepKind.RETURN if withdrawn else StepKind.TRANSFER
+    if row.old_value is None and row.status_before is None:
+        return StepKind.DELIVERY
+    if row.status == DeviceStatus.WITHDRAWN.value:
+        return StepKind.RETURN
+    if row.status in ledger.STOCK_STATUSES:
+        return StepKind.STOCK
+    if row.status in ledger.INSTALLED_STATUSES and row.old_value not in ledger.INSTALLED_STATUSES:
+        return StepKind.INSTALL
+    return StepKind.SERVICE
+
+
+def _steps(session: Session, rows: Sequence[ledger.CustodyRow]) -> list[CustodyStep]:
+    ids = _ids_by_code(session)
+    return [
+        CustodyStep(
+            device_id=r.device_id,
+            kind=_step_kind(r),
+            at=as_utc(r.at),
+            day=r.day,
+            party=r.holder,
+            party_id=ids.get(r.holder) if r.holder else None,
+            from_party=r.holder_before if r.holder_before != r.holder else None,
+            status=r.status,
+            in_stock=r.status in ledger.STOCK_STATUSES,
+            user=r.actor,
+            reason=r.reason,
+        )
+        for r in rows
+    ]
+
+
+def _visible_chain(session: Session, *, actor: Actor, device_id: str) -> list[CustodyStep]:
+    device_id = normalise_eui64(device_id)
+    steps = _steps(session, ledger.chain_rows(session, device_id=device_id))
+    if actor.is_operator:
+        visible = bool(steps)
+    else:
+        # A party sees the chain of a hub it holds or once held, or one it sees in the inventory.
+        ids = _ids_by_code(session)
+        held = {s.party_id for s in steps} | {ids.get(s.from_party or "") for s in steps}
+        visible = actor.party_id in held
+        if steps and not visible:
+            try:
+                inventory.get_device(session, actor=actor, device_id=device_id)
+                visible = True
+            except NotFound:
+                visible = False
+    if not visible:
+        raise NotFound(f"no communications hub {device_id}")
+    return steps
+
+
+def _ids_by_code(session: Session) -> dict[str, int]:
+    return {code: party_id for party_id, code in parties.party_codes_by_id(session).items()}
+
+
+def custody_chain(session: Session, *, actor: Actor, device_id: str) -> list[CustodyStep]:
+    """Hub ``device_id``'s custody, step by step: its delivery, time in stock, installation,
+    return and every transfer, each with the party holding it after the step, the user, the
+    time and the reason. A party sees the chain of a hub it holds, once held or sees in the
+    inventory; any other hub is a 404."""
+    return _visible_chain(session, actor=actor, device_id=device_id)
+
+
+@dataclass(frozen=True)
+class Holding:
+    device_id: str
+    day: date
+    party: str
+    party_id: int | None
+    status: str | None
+    in_stock: bool
+
+
+def holder_on(session: Session, *, actor: Actor, device_id: str, day: date) -> Holding | None:
+    """Who held hub ``device_id`` on ``day`` (at the end of it: the ledger's day convention),
+    or None when it was not yet in the inventory or held by nobody."""
+    steps = _visible_chain(session, actor=actor, device_id=device_id)
+    on_day = [s for s in steps if s.day <= day]
+    if not on_day or on_day[-1].party is None:
+        return None
+    last = on_day[-1]
+    assert last.party is not None
+    return Holding(
+        device_id=last.device_id,
+        day=day,
+        party=last.party,
+        party_id=last.party_id,
+        status=last.status,
+        in_stock=last.in_stock,
+    )
+
+
+def holdings_on(
+    session: Session,
+    *,
+    actor: Actor,
+    party_id: int,
+    day: date,
+    after: str | None = None,
+    limit: int | None = None,
+) -> list[Holding]:
+    """What party ``party_id`` held on ``day`` (at its end), in Device ID order; from just
+    past ``after`` and at most ``limit`` hubs when paging. A party asks only about itself (any
+    other party is a 404); the operator about anyone."""
+    if not actor.is_operator and actor.party_id != party_id:
+        raise NotFound(f"no party {party_id}")
+    party = parties.party_by_id(session, party_id)
+    if party is None:
+        raise NotFound(f"no party {party_id}")
+    held = ledger.held_on_query(session, party_code=party.code, day=day).subquery("held")
+    stmt = select(held.c.device_id, held.c.status).order_by(held.c.device_id)
+    if after is not None:
+        stmt = stmt.where(held.c.device_id > after)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [
+        Holding(
+            device_id=device_id,
+            day=day,
+            party=party.code,
+            party_id=party.id,
+            status=status,
+            in_stock=status in ledger.STOCK_STATUSES,
+        )
+        for device_id, status in session.execute(stmt)
+    ]

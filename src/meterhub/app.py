@@ -13,6 +13,7 @@ from meterhub.api.docs import install_docs
 from meterhub.api.duis import DuisFastPath
 from meterhub.api.errors import BodySizeLimit, install_error_handlers
 from meterhub.api.responses import EVERY_ROUTE
+from meterhub.comms_hubs.charges_endpoints import router as hub_charges_router
 from meterhub.comms_hubs.endpoints import router as hubs_router
 from meterhub.config import Settings, get_settings
 from meterhub.forecasts.endpoints import router as forecasts_router
@@ -20,6 +21,7 @@ from meterhub.gateway.endpoints import router as gateway_router
 from meterhub.gateway.intake import Intake
 from meterhub.gateway.runtime import GatewayRuntime
 from meterhub.hub_market.endpoints import router as market_router
+from meterhub.hub_market.transfer_endpoints import router as hub_transfers_router
 from meterhub.inventory.endpoints import router as inventory_router
 from meterhub.notifications.endpoints import router as inbox_router
 from meterhub.parties.endpoints import router as parties_router
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(inbox_router)
     api.include_router(hubs_router)
     api.include_router(market_router)
+    api.include_router(hub_transfers_router)
+    api.include_router(hub_charges_router)
     app.include_router(api)
     install_docs(app, openapi_url="/api/v1/openapi.json")
 

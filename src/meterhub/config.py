@@ -119,6 +119,16 @@ class Settings(BaseSettings):
         description="Days' notice, at least, between announcing a new allocation rule and the "
         "day it takes effect",
     )
+    # The MP140 "CH Stock Transfer File" (docs/hub-transfers.md): the DCC finalises its layout,
+    # so the column names are the operator's to set.
+    transfer_file_hub_column: str = Field(
+        default="hub_id", min_length=1, description="Stock transfer file: the hub GUID's column"
+    )
+    transfer_file_party_column: str = Field(
+        default="receiving_party",
+        min_length=1,
+        description="Stock transfer file: the receiving party's column",
+    )
 
     def smtp_port_in_use(self) -> int:
         if self.smtp_port:

@@ -40,6 +40,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -66,6 +67,7 @@ from meterhub.kit.clock import utcnow
 from meterhub.parties import service as parties_service
 from meterhub.parties.service import actor_for
 from tests.factories import SYSTEM, Login, make_api_login, make_appointment, make_party
+from tests.hub_market.transfer_world import make_allocated_transfer
 from tests.portal.reports_world import SECRET, report_files
 from tests.reporting.explore_lake import GAS_SUPPLIERS, NETWORK, SUPPLIERS
 from tests.worlds import make_held_hub, make_supplied_meter, make_world
@@ -130,6 +132,7 @@ INTEGER_PARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST /api/v1/hubs/consignments/{consignment_id}/settle", "consignment_id"): {
         "body": {"rejections": []}
     },
+    ("GET /api/v1/hubs/holdings/{party}", "limit"): {"path_parameters": {"party": "P0001"}},
     ("GET /api/v1/inbox", "before"): {},
     ("GET /api/v1/inbox", "limit"): {},
     ("GET /api/v1/inbox/entries/{notification_id}", "notification_id"): {},
@@ -145,6 +148,26 @@ INTEGER_PARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST /api/v1/market/listings/{listing_id}/withdraw", "listing_id"): {"body": {}},
     ("POST /api/v1/market/listings/{listing_id}/requests", "listing_id"): {"body": {"quantity": 1}},
     ("GET /api/v1/market/requests/{request_id}", "request_id"): {},
+    ("GET /api/v1/hub-transfers", "before"): {},
+    ("GET /api/v1/hub-transfers", "limit"): {},
+    ("GET /api/v1/hub-transfers/{transfer_id}", "transfer_id"): {},
+    ("POST /api/v1/hub-transfers/{transfer_id}/dispatch", "transfer_id"): {"body": {}},
+    ("POST /api/v1/hub-transfers/{transfer_id}/receipt", "transfer_id"): {
+        "body": {"guids": ["00-DB-12-00-00-00-00-01"]}
+    },
+    ("POST /api/v1/hub-transfers/{transfer_id}/receipt-file", "transfer_id"): {
+        "body": {"file": "hub_id,receiving_party\n"},
+        "media_type": "multipart/form-data",
+    },
+    ("POST /api/v1/hub-transfers/{transfer_id}/disputes", "transfer_id"): {
+        "body": {"kind": "model", "statement": "not as listed"}
+    },
+    ("GET /api/v1/hub-transfer-steps/{step_id}/lines", "step_id"): {},
+    ("GET /api/v1/hub-disputes/{dispute_id}", "dispute_id"): {},
+    ("POST /api/v1/hub-disputes/{dispute_id}/answer", "dispute_id"): {"body": {"answer": "no"}},
+    ("POST /api/v1/hub-disputes/{dispute_id}/resolve", "dispute_id"): {
+        "body": {"outcome": "rejected", "resolution": "as listed"}
+    },
 }
 
 
@@ -233,6 +256,9 @@ def world(session: Session) -> FuzzWorld:
         installs=120,
         now=utcnow(),
     )
+    transfer = make_allocated_transfer(
+        session, sender=supplier, receiver=made.suppliers[1], quantity=1
+    )
     logins = {kind: make_api_login(session, party=party) for kind, party in parties.items()}
     dcc = actor_for(logins["OPERATOR"].user, "api")
     order = hub_orders.place_order(
@@ -307,6 +333,7 @@ def world(session: Session) -> FuzzWorld:
         "consignment_id": consignment.id,
         "listing_id": listing.id,
         "request_id": outcome.request.id,
+        "transfer_id": transfer.id,
         "month": "2024-06",
         "name": "business_process.process_success.csv",
         "username": spare.user.username,
@@ -332,6 +359,21 @@ def transport(api: TestClient, case: schemathesis.Case, login: Login) -> dict[st
         kwargs.pop("cookies", None)  # httpx deprecates per-request cookies; none are generated
     if isinstance(kwargs.get("data"), bytes | str):
         kwargs["content"] = kwargs.pop("data")
+    if "files" in kwargs:
+        # A multipart body (the stock transfer file) encoded here, not streamed: Schemathesis
+        # reads the request's content back when it checks the answer.
+        built = httpx.Request(
+            kwargs["method"],
+            kwargs["url"],
+            files=kwargs.pop("files"),
+            data=kwargs.pop("data", None),
+        )
+        kwargs["content"] = built.read()
+        if "content-type" in built.headers:
+            kwargs["headers"] = {
+                **kwargs.get("headers", {}),
+                "Content-Type": built.headers["content-type"],
+            }
     return kwargs
 
 
@@ -393,10 +435,12 @@ class TestIntegersBeyond64Bits:
         method, path = label.split(" ")
         operation = fuzzed[path][method]
         in_path = "{" + name + "}" in path
+        extra = dict(INTEGER_PARAMETERS[(label, name)])
+        other_path = extra.pop("path_parameters", {})
         case = operation.Case(
-            path_parameters={name: value} if in_path else None,
+            path_parameters={**other_path, name: value} if in_path else other_path or None,
             query=None if in_path else {name: value},
-            **INTEGER_PARAMETERS[(label, name)],
+            **extra,
         )
         for kind in ("OPERATOR", "IS"):
             login = world.logins[kind]

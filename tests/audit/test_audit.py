@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.models import AuditEntry
-from meterhub.audit.service import Actor, entries_for, record
+from meterhub.audit.service import Actor, entries_for, record, record_many
 from meterhub.kit.clock import utcnow
 from tests.factories import (
     Login,
@@ -253,3 +253,36 @@ class TestRecord:
     def test_system_actor_is_an_operator(self) -> None:
         actor = Actor.system("import")
         assert (actor.name, actor.interface, actor.is_operator) == ("system", "import", True)
+
+
+class TestRecordMany:
+    def test_a_bulk_step_reads_back_as_one_entry_per_object(self, session: Session) -> None:
+        actor = Actor(name="stock@recv", party_id=None, interface="portal")
+        now = utcnow()
+        shared = {"owner": ["SEND", "RECV"], "reason": "TR-000001"}
+        written = record_many(
+            session,
+            actor=actor,
+            action="device.owner_changed",
+            object_type="device",
+            entries=[
+                ("00-DB-12-00-00-00-00-01", shared),
+                ("00-DB-12-00-00-00-00-02", shared),
+                ("00-DB-12-00-00-00-00-03", {"owner": ["SEND", None]}),
+            ],
+            now=now,
+        )
+        session.commit()
+        assert written == 3
+        got = [
+            (e.object_id, e.changes, e.at, e.actor, e.interface)
+            for d in ("01", "02", "03")
+            for e in entries_for(
+                session, object_type="device", object_id=f"00-DB-12-00-00-00-00-{d}"
+            )
+        ]
+        assert got == [
+            ("00-DB-12-00-00-00-00-01", shared, now, "stock@recv", "portal"),
+            ("00-DB-12-00-00-00-00-02", shared, now, "stock@recv", "portal"),
+            ("00-DB-12-00-00-00-00-03", {"owner": ["SEND", None]}, now, "stock@recv", "portal"),
+        ]

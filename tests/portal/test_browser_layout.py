@@ -24,14 +24,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from meterhub.audit.service import Actor
 from meterhub.config import Settings
 from meterhub.hub_market import service as market
+from meterhub.hub_market import transfers
 from meterhub.kit.clock import today, utcnow
 from meterhub.parties import service as parties
 from meterhub.parties.service import actor_for
 from tests.factories import SYSTEM, Login, make_api_login, make_login, make_party
 from tests.gateway.duis_factories import duis_id, read_registers
 from tests.hub_market.conftest import hold_hubs
+from tests.hub_market.transfer_world import make_allocated_transfer, make_hubs
 from tests.portal.reports_world import SECRET, report_files
 from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS, served_hub
 from tests.reporting.explore_lake import GAS_SUPPLIERS, NETWORK, SUPPLIERS
@@ -153,6 +156,25 @@ def kinds(session: Session) -> list[Kind]:
         quantity=1,
         now=utcnow(),
     )
+    # A stock transfer the supplier receives, dispatched, with a refused receipt on its page.
+    sender = world.suppliers[1]
+    make_hubs(session, owner=sender, count=2)
+    transfer = make_allocated_transfer(session, sender=sender, receiver=supplier, quantity=2)
+    now = utcnow()
+    transfers.dispatch(
+        session,
+        actor=Actor(name="stock@sender", party_id=sender.id, interface="test"),
+        transfer_id=transfer.id,
+        note="Pallet 7 of 12, carrier XPO Logistics, collection reference XPO-2024-000123456",
+        now=now,
+    )
+    transfers.receive(
+        session,
+        actor=Actor(name="stock@receiver", party_id=supplier.id, interface="test"),
+        transfer_id=transfer.id,
+        lines=transfers.parse_guid_list("00-DB-12-FF-FF-FF-FF-01\nnot-a-hub-guid-at-all-really"),
+        now=now,
+    )
     out = [
         Kind(
             "supplier",
@@ -245,6 +267,7 @@ def pages_of(page: Page, base: str, kind: Kind) -> dict[str, str]:
         ("/portal/alerts", "a[href^='/portal/alerts/']", "alert"),
         ("/portal/users", "table.users a[href^='/portal/users/']", "user"),
         ("/portal/users", "a[href^='/portal/users/new']", "user-new"),
+        ("/portal/transfers", "a[href^='/portal/transfers/']", "transfer"),
     ):
         page.goto(f"{base}{listing}")
         first = page.locator(pattern).first
@@ -285,6 +308,7 @@ class TestNothingIsWiderThanTheWindow:
         assert {
             "home",
             "inventory",
+            "charges",
             "requests",
             "alerts",
             "reports-process",
@@ -304,4 +328,6 @@ class TestNothingIsWiderThanTheWindow:
             "market-requests",
             "market-rule",
             "market-log",
+            "transfers",
+            "transfer",
         } <= checked

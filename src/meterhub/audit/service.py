@@ -5,6 +5,8 @@ request's device history and audit entries carry the request's time, and tests m
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meterhub.audit.models import AuditEntry
+from meterhub.db import bulk
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,63 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+_ENTRY_COLUMNS = (
+    "at",
+    "actor",
+    "actor_party_id",
+    "interface",
+    "action",
+    "object_type",
+    "object_id",
+    "changes",
+)
+
+
+def record_many(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    entries: Iterable[tuple[str, dict[str, Any]]],
+    now: datetime,
+) -> int:
+    """One entry per ``(object_id, changes)``, as ``record`` would write each, in one bulk
+    insert: for a step that changes many objects at once (a stock transfer receipt moves tens of
+    thousands of hubs), where an ORM object per entry would cost more than the step itself.
+    Returns how many entries were written."""
+    _, stamp = bulk.encoders(session)
+    on_sqlite = session.connection().dialect.name == "sqlite"
+    at = stamp(now)
+    # One step's entries often share one ``changes``: encoded once. Each is kept referenced,
+    # so no other dict can come to have its id while this runs.
+    encoded: dict[int, tuple[dict[str, Any], str]] = {}
+
+    def encode(changes: dict[str, Any]) -> Any:
+        if not on_sqlite:
+            return changes
+        known = encoded.get(id(changes))
+        if known is None or known[0] is not changes:
+            known = encoded[id(changes)] = (changes, json.dumps(changes))
+        return known[1]
+
+    rows = [
+        (
+            at,
+            actor.name,
+            actor.party_id,
+            actor.interface,
+            action,
+            object_type,
+            object_id,
+            encode(changes),
+        )
+        for object_id, changes in entries
+    ]
+    bulk.write_rows(session, AuditEntry.__table__, _ENTRY_COLUMNS, rows)  # type: ignore[arg-type]
+    return len(rows)
 
 
 def entries_for(session: Session, *, object_type: str, object_id: str) -> list[AuditEntry]:

@@ -14,6 +14,7 @@ import typer
 
 from meterhub.audit.service import Actor
 from meterhub.bulk import csvfile
+from meterhub.cli import hub_charges
 from meterhub.cli.common import console, friendly_errors, unit_of_work
 from meterhub.comms_hubs import orders
 from meterhub.config import get_settings
@@ -73,6 +74,7 @@ def read_asn(path: Path, *, max_bytes: int) -> tuple[str, int, list[orders.AsnLi
 def register(app: typer.Typer) -> None:
     hubs_app = typer.Typer(help="Communications Hub logistics.", no_args_is_help=True)
     app.add_typer(hubs_app, name="hubs")
+    hub_charges.register_on(hubs_app)
 
     @hubs_app.command("deliveries")
     @friendly_errors

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from meterhub.db.base import Base
@@ -109,3 +109,41 @@ class HubStockLocation(Base):
         ForeignKey("hub_consignment.id"), default=None
     )
     since: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HubTariff(Base):
+    """One dated figure of the hub charges, in force from ``effective_from`` (a UTC day) until a
+    later row of the same ``kind`` takes over. Rows are only ever added: a change of tariff is
+    a new row from a day not yet past, so no statement already issued can change.
+
+    ``kind`` is ``stock`` (per hub per day held as stock before installation), ``fault_return``
+    or ``no_fault_return`` (per hub returned). Amounts are thousandths of a penny, so a stock
+    charge of a fraction of a penny a day, and £6,000 over a pallet of 896, are held exactly."""
+
+    __tablename__ = "hub_tariff"
+    __table_args__ = (Index("ix_hub_tariff_kind_effective_from", "kind", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    effective_from: Mapped[date] = mapped_column(Date)
+    amount_millipence: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    set_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChargeAdjustment(Base):
+    """A correction to a party's hub charges (after a dispute, say), in pence: positive charges
+    more, negative credits. It appears in the statement of the month it is recorded in, which
+    is always a month not yet issued: a statement once issued is never rewritten."""
+
+    __tablename__ = "hub_charge_adjustment"
+    __table_args__ = (Index("ix_hub_charge_adjustment_party_at", "party_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("party.id"))
+    amount_pence: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str] = mapped_column(String(80), default="")
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

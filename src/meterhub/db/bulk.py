@@ -11,11 +11,13 @@ this, so only the owner of a table writes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Column, MetaData, String, Table, insert
 from sqlalchemy.orm import Session
 
 Row = tuple[Any, ...]
@@ -53,3 +55,27 @@ def encoders(session: Session) -> tuple[Callable[[date], Any], Callable[[datetim
             lambda dt: dt.strftime("%Y-%m-%d %H:%M:%S.%f"),
         )
     return (lambda d: d, lambda dt: dt)
+
+
+_key_tables = itertools.count(1)
+
+
+@contextmanager
+def key_table(session: Session, keys: Sequence[str], *, length: int = 80) -> Iterator[Table]:
+    """A temporary table of one column ``key`` holding ``keys``, for the length of the block,
+    in the session's transaction: a statement joins it instead of binding tens of thousands of
+    parameters (SQLite binds at most 32,766, and compiling a long IN list costs more than the
+    query). Dropped when the block ends."""
+    table = Table(
+        f"tmp_keys_{next(_key_tables)}",
+        MetaData(),
+        Column("key", String(length)),
+        prefixes=["TEMPORARY"],
+    )
+    connection = session.connection()
+    table.create(connection)
+    try:
+        write_rows(session, table, ("key",), [(k,) for k in keys])
+        yield table
+    finally:
+        table.drop(connection)

@@ -122,3 +122,86 @@ class Transfer(Base):
     received_at: Mapped[datetime | None] = mapped_column(default=None)
     received_by: Mapped[str | None] = mapped_column(String(120), default=None)
     received_quantity: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class TransferEvent(Base):
+    """One step of a transfer's timeline, as both sides read it on the transfer's page:
+    ``dispatched``, ``receipt_refused`` (a receipt with a refused GUID line: nothing moved),
+    ``received``, ``dispute_raised``, ``dispute_answered``, ``dispute_resolved``. The
+    allocation itself is the transfer's ``allocated_at``. ``accepted`` and ``refused`` count a
+    receipt's GUID lines (its ``TransferLine`` rows); ``party_id`` is the side that acted (None
+    for the operator)."""
+
+    __tablename__ = "hub_transfer_event"
+    __table_args__ = (Index("ix_hub_transfer_event_transfer", "transfer_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("hub_transfer.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    party_id: Mapped[int | None] = mapped_column(ForeignKey("party.id"), default=None)
+    actor: Mapped[str] = mapped_column(String(120))
+    note: Mapped[str] = mapped_column(Text, default="")
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    dispute_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class TransferLine(Base):
+    """One GUID line of a submitted receipt (``event_id``), as the receiver wrote it (``guid``)
+    and, when it reads as an EUI-64, normalised (``device_id``). ``outcome`` is ``accepted``
+    (the hub moved to the receiver) or ``refused`` with a machine ``reason`` (``unknown_guid``,
+    ``foreign_holder``, ``not_pending``, ``duplicate``, ``over_quantity``, ...) and a
+    ``detail`` for a person. The accepted lines of the ``received`` event are the hubs the
+    transfer moved, which a dispute's outcome may move back."""
+
+    __tablename__ = "hub_transfer_line"
+    __table_args__ = (Index("ix_hub_transfer_line_event", "event_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("hub_transfer.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("hub_transfer_event.id"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    guid: Mapped[str] = mapped_column(String(80))
+    device_id: Mapped[str | None] = mapped_column(String(23), default=None)
+    outcome: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+class TransferDispute(Base):
+    """A dispute over a transfer (MP140 requirement 7): what arrived differs from what was
+    allocated in ``kind`` (``quantity``, ``manufacturer``, ``model`` or ``firmware``). Raised by
+    either side, ``answered`` by the other, ``resolved`` by the operator with an ``outcome``:
+    ``rejected`` (custody stands) or ``upheld``, when ``hubs_returned`` hubs went back to the
+    sender and ``adjustment_pence`` was charged (or, negative, credited) to
+    ``adjustment_party_id``. The transfer is ``disputed`` while the dispute is open and goes
+    back to ``transfer_status_before`` when it is resolved."""
+
+    __tablename__ = "hub_transfer_dispute"
+    __table_args__ = (Index("ix_hub_transfer_dispute_transfer", "transfer_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("hub_transfer.id"))
+    raised_by_party_id: Mapped[int] = mapped_column(ForeignKey("party.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    statement: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    transfer_status_before: Mapped[str] = mapped_column(String(16))
+    raised_by: Mapped[str] = mapped_column(String(120))
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[str | None] = mapped_column(String(120), default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+    outcome: Mapped[str | None] = mapped_column(String(16), default=None)
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    hubs_returned: Mapped[int] = mapped_column(Integer, default=0)
+    adjustment_party_id: Mapped[int | None] = mapped_column(ForeignKey("party.id"), default=None)
+    adjustment_pence: Mapped[int | None] = mapped_column(Integer, default=None)
+    resolved_by: Mapped[str | None] = mapped_column(String(120), default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def reference(self) -> str:
+        """The name both sides and the operator quote (``DS-000007``)."""
+        return f"DS-{self.id:06d}"

@@ -52,6 +52,11 @@ class DeviceStatus(StrEnum):
     RECOVERED = "Recovered"
 
 
+#: A hub in one of these is held as stock: delivered (or received) and not yet installed, nor
+#: withdrawn. The stock-level charge is for each day a hub spends here.
+BEFORE_INSTALLATION: Final = frozenset({DeviceStatus.PENDING, DeviceStatus.WHITELISTED})
+
+
 class CspRegion(StrEnum):
     NORTH = "North"
     CENTRAL = "Central"

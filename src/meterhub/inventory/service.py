@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
 from sqlalchemy import (
@@ -28,15 +28,17 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    update,
 )
 from sqlalchemy.orm import Session, aliased
 
-from meterhub.audit.service import Actor, record
+from meterhub.audit.service import Actor, record, record_many
 from meterhub.db import bulk
 from meterhub.db.base import text_length
 from meterhub.db.direct import Direct
 from meterhub.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from meterhub.inventory.catalogue import (
+    BEFORE_INSTALLATION,
     LIFECYCLE_EVENTS,
     SMETS_VERSIONS,
     CspRegion,
@@ -53,7 +55,7 @@ from meterhub.inventory.models import Device, DeviceHistory
 from meterhub.kit.clock import today
 from meterhub.kit.ids import normalise_eui64, normalise_mpxn
 from meterhub.kit.pagination import decode_cursor, encode_cursor
-from meterhub.parties.service import party_by_code, party_by_id
+from meterhub.parties.service import party_by_code, party_by_id, party_codes_query
 from meterhub.registration import service as registration
 
 SORTABLE = (
@@ -791,11 +793,99 @@ def device_attributes_by_id(
 ) -> dict[str, DeviceAttributes]:
     """The attributes of each of these devices SMI holds, by device ID, in one query (an event
     lake batch describes thousands of requests' devices at once)."""
-    ids = set(device_ids)
+    ids = sorted(set(device_ids))
+    if len(ids) <= _IN_SLICE:
+        rows = session.execute(select(*_ATTRIBUTE_COLUMNS).where(Device.device_id.in_(ids)))
+        return {row[0]: DeviceAttributes._make(row) for row in rows} if ids else {}
+    # Many (a stock transfer receipt names 100,000): joined from a table of the IDs.
+    with bulk.key_table(session, ids) as keys:
+        rows = session.execute(
+            select(*_ATTRIBUTE_COLUMNS).join(keys, keys.c.key == Device.device_id)
+        )
+        return {row[0]: DeviceAttributes._make(row) for row in rows}
+
+
+#: Device IDs bound in one statement's IN list; more are joined from a temporary table.
+_IN_SLICE = 1_000
+
+
+def move_hubs(
+    session: Session,
+    *,
+    actor: Actor,
+    device_ids: Sequence[str],
+    from_party_id: int,
+    to_party_id: int,
+    reason: str,
+    now: datetime,
+) -> int:
+    """Pass a set of ``Pending`` Communications Hubs from one holder to another in a few
+    statements, however many there are: an MP140 stock transfer's receipt (tens of thousands of
+    hubs in one file), or a dispute's outcome sending them back. Only hubs in SMI status
+    ``Pending`` change owner (MP140: the DSP enforces it), so the UPDATE itself requires that
+    status and the old holder: if any hub no longer matches (it was installed or passed on
+    since the caller checked), InvalidTransition is raised and the caller's transaction must
+    roll back, so a set never half-moves.
+
+    Each hub gets a ``DeviceHistory`` row (field ``owner``, old and new holder as party codes,
+    at ``now``, ``reason`` naming the transfer) and an audit entry, as ``change_owner`` writes
+    one by one; the custody ledger and the stock charge read the new holder from ``now``'s day.
+    Returns how many hubs moved."""
+    ids = sorted(set(device_ids))
+    if len(ids) != len(device_ids):
+        raise InvalidInput("a hub is named twice in one move", code="duplicate_device")
+    if not reason.strip():
+        raise InvalidInput("an owner change needs a reason", code="reason_required")
     if not ids:
-        return {}
-    rows = session.execute(select(*_ATTRIBUTE_COLUMNS).where(Device.device_id.in_(ids)))
-    return {row[0]: DeviceAttributes._make(row) for row in rows}
+        return 0
+    old_code = party_by_code_for_id(session, from_party_id)
+    new_code = party_by_code_for_id(session, to_party_id)
+    if old_code is None or new_code is None:
+        raise InvalidInput("both holders must be parties", code="unknown_party")
+    session.flush()
+    with bulk.key_table(session, ids) as keys:
+        result = session.execute(
+            update(Device)
+            .where(
+                Device.device_id.in_(select(keys.c.key)),
+                Device.owner_party_id == from_party_id,
+                Device.status == DeviceStatus.PENDING.value,
+                Device.device_type == DeviceType.CHF.value,
+            )
+            .values(owner_party_id=to_party_id, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        moved = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if moved != len(ids):
+        raise InvalidTransition(
+            f"{len(ids) - moved} of {len(ids)} hubs are no longer Pending hubs held by"
+            f" {old_code}; nothing moved",
+            code="hubs_changed",
+        )
+    reason = reason.strip()
+    _, stamp = bulk.encoders(session)
+    at = stamp(now)
+    bulk.write_rows(
+        session,
+        DeviceHistory.__table__,  # type: ignore[arg-type]
+        DEVICE_HISTORY_COLUMNS,
+        [(d, at, "owner", old_code, new_code, actor.name, reason) for d in ids],
+    )
+    changes = {"owner": [old_code, new_code], "reason": reason}
+    record_many(
+        session,
+        actor=actor,
+        action="device.owner_changed",
+        object_type="device",
+        entries=((d, changes) for d in ids),
+        now=now,
+    )
+    # A moved device already loaded in the session is stale now that the UPDATE went past it.
+    moved_ids = set(ids)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Device) and obj.device_id in moved_ids:
+            session.expire(obj)
+    return moved
 
 
 def device_by_id(session: Session, *, device_id: str) -> Device | None:
@@ -889,6 +979,151 @@ def device_export_query(
     if by_device_id:
         stmt = stmt.order_by(Device.device_id)
     return stmt
+
+
+#: The device history fields that make a hub's custody: its status and its holder.
+CUSTODY_FIELDS: Final = ("status", "owner")
+
+
+def hub_custody_query(
+    *, device_id: str | None = None, party_code: str | None = None
+) -> Select[*tuple[Any, ...]]:
+    """The custody history of Communications Hubs: every status and owner row of every hub (or
+    of ``device_id``, or of the hubs ``party_code`` holds now or once held), as ``device_id,
+    at, id, field, old_value, new_value, actor, reason, holder_now`` (the code of the party
+    holding the hub now: a hub that never changed hands was held by it from the start). Owner
+    values are party codes. The statement, for the custody ledger to read through its own
+    window over the rows, in one pass (``comms_hubs.ledger``)."""
+    holders = party_codes_query().subquery()
+    stmt = (
+        select(
+            DeviceHistory.device_id,
+            DeviceHistory.at,
+            DeviceHistory.id,
+            DeviceHistory.field,
+            DeviceHistory.old_value,
+            DeviceHistory.new_value,
+            DeviceHistory.actor,
+            DeviceHistory.reason,
+            holders.c.code.label("holder_now"),
+        )
+        .join(Device, Device.device_id == DeviceHistory.device_id)
+        .outerjoin(holders, holders.c.id == Device.owner_party_id)
+        .where(
+            Device.device_type == DeviceType.CHF.value,
+            DeviceHistory.field.in_(CUSTODY_FIELDS),
+        )
+    )
+    if device_id is not None:
+        stmt = stmt.where(DeviceHistory.device_id == device_id)
+    if party_code is not None:
+        once_held = select(DeviceHistory.device_id).where(
+            DeviceHistory.field == "owner",
+            or_(DeviceHistory.old_value == party_code, DeviceHistory.new_value == party_code),
+        )
+        stmt = stmt.where(or_(holders.c.code == party_code, DeviceHistory.device_id.in_(once_held)))
+    return stmt
+
+
+#: A party as the custody statements name it: its id (the holder now) and code (history values).
+PartyKey = tuple[int, str]
+
+
+def _moving_hubs(since: datetime, party: PartyKey | None) -> Any:
+    """The hubs whose custody may have moved since ``since``: those in stock now and those
+    changed since (``updated_at`` is the time of a device's latest change; a day's margin
+    covers a change stamped with a request's time a little before one already made). Any
+    other hub has been in its present state, not stock, since before ``since``. With
+    ``party``, only the hubs it holds now or that an owner row names it for."""
+    stmt = select(Device.device_id, Device.owner_party_id).where(
+        Device.device_type == DeviceType.CHF.value,
+        or_(
+            Device.status.in_([s.value for s in BEFORE_INSTALLATION]),
+            Device.updated_at >= since - timedelta(days=1),
+        ),
+    )
+    if party is not None:
+        party_id, code = party
+        named = select(DeviceHistory.device_id).where(
+            DeviceHistory.field == "owner",
+            or_(DeviceHistory.old_value == code, DeviceHistory.new_value == code),
+        )
+        stmt = stmt.where(or_(Device.owner_party_id == party_id, Device.device_id.in_(named)))
+    return stmt.subquery("hub")
+
+
+def _hub_rows(
+    field: str, *, since: datetime, before: datetime, party: PartyKey | None = None
+) -> Select[*tuple[Any, ...]]:
+    hub = _moving_hubs(since, party)
+    return (
+        select(
+            DeviceHistory.device_id,
+            DeviceHistory.at,
+            DeviceHistory.id,
+            DeviceHistory.old_value,
+            DeviceHistory.new_value,
+            hub.c.owner_party_id.label("holder_id_now"),
+        )
+        .join(hub, hub.c.device_id == DeviceHistory.device_id)
+        .where(DeviceHistory.field == field, DeviceHistory.at < before)
+    )
+
+
+def hub_status_rows_query(
+    *, since: datetime, before: datetime, party: PartyKey | None = None
+) -> Select[*tuple[Any, ...]]:
+    """The status rows before ``before`` of every Communications Hub whose custody may have
+    moved since ``since`` (in stock now, or changed since): ``device_id, at, id, old_value,
+    new_value, holder_id_now, holder_then``. ``holder_id_now`` is the id of the party holding
+    the hub now; ``holder_then`` the code of the party that held it at that row when that was
+    another (the party the next owner row took it from), else None. The statement, for the
+    custody ledger's estate-wide aggregates (``comms_hubs.ledger``); with ``party`` (id,
+    code), of only the hubs it holds now or once held."""
+    rows = _hub_rows("status", since=since, before=before, party=party).subquery("status_row")
+    later = aliased(DeviceHistory)
+    holder_then = (
+        select(later.old_value)
+        .where(
+            later.device_id == rows.c.device_id,
+            later.field == "owner",
+            or_(later.at > rows.c.at, and_(later.at == rows.c.at, later.id > rows.c.id)),
+        )
+        .order_by(later.at, later.id)
+        .limit(1)
+        .correlate(rows)
+        .scalar_subquery()
+    )
+    return select(*rows.c, holder_then.label("holder_then"))
+
+
+def _earlier(later: Any) -> ColumnElement[bool]:
+    """SQL: this history row comes before row ``later`` of the same device (by time, then id)."""
+    return and_(
+        DeviceHistory.device_id == later.c.device_id,
+        or_(
+            DeviceHistory.at < later.c.at,
+            and_(DeviceHistory.at == later.c.at, DeviceHistory.id < later.c.id),
+        ),
+    )
+
+
+def hub_owner_rows_query(
+    *, since: datetime, before: datetime, party: PartyKey | None = None
+) -> Select[*tuple[Any, ...]]:
+    """The owner rows (old and new holder as party codes) of the same hubs as
+    ``hub_status_rows_query``, each with ``status_then``: the hub's status when it changed
+    hands (the latest status row before it)."""
+    rows = _hub_rows("owner", since=since, before=before, party=party).subquery("owner_row")
+    status_then = (
+        select(DeviceHistory.new_value)
+        .where(_earlier(rows), DeviceHistory.field == "status")
+        .order_by(DeviceHistory.at.desc(), DeviceHistory.id.desc())
+        .limit(1)
+        .correlate(rows)
+        .scalar_subquery()
+    )
+    return select(*rows.c, status_then.label("status_then"))
 
 
 def device_count(session: Session) -> int:

@@ -2,11 +2,13 @@
 
 from meterhub.audit.models import AuditEntry
 from meterhub.comms_hubs.models import (
+    ChargeAdjustment,
     HubConsignment,
     HubConsignmentLine,
     HubOrder,
     HubReturn,
     HubStockLocation,
+    HubTariff,
 )
 from meterhub.db.base import Base
 from meterhub.forecasts.models import InstallForecast
@@ -17,7 +19,15 @@ from meterhub.gateway.models import (
     RequestCounter,
     ServiceRequest,
 )
-from meterhub.hub_market.models import AllocationRule, Listing, ListingRequest, Transfer
+from meterhub.hub_market.models import (
+    AllocationRule,
+    Listing,
+    ListingRequest,
+    Transfer,
+    TransferDispute,
+    TransferEvent,
+    TransferLine,
+)
 from meterhub.inventory.models import Device, DeviceHistory
 from meterhub.notifications.models import Notification, OutboxMail
 from meterhub.parties.models import AgentAppointment, ApiToken, Party, PartyRole, User, UserRole
@@ -32,6 +42,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Callback",
+    "ChargeAdjustment",
     "Device",
     "DeviceHistory",
     "EnergyAdjustment",
@@ -41,6 +52,7 @@ __all__ = [
     "HubOrder",
     "HubReturn",
     "HubStockLocation",
+    "HubTariff",
     "InstallForecast",
     "InvoiceLine",
     "Listing",
@@ -57,6 +69,9 @@ __all__ = [
     "RequestCounter",
     "ServiceRequest",
     "Transfer",
+    "TransferDispute",
+    "TransferEvent",
+    "TransferLine",
     "UnitRate",
     "User",
     "UserRole",

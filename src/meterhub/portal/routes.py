@@ -19,7 +19,19 @@ from starlette.staticfiles import StaticFiles
 from meterhub.config import Settings
 from meterhub.errors import MeterhubError, NotFound
 from meterhub.kit.clock import utcnow
-from meterhub.portal import account, duis, home, hubs, inbox, inventory, market, reports, users
+from meterhub.portal import (
+    account,
+    charges,
+    duis,
+    home,
+    hubs,
+    inbox,
+    inventory,
+    market,
+    reports,
+    transfers,
+    users,
+)
 from meterhub.portal.sessions import SessionCookie
 from meterhub.portal.web import PORTAL, render_error
 
@@ -43,6 +55,8 @@ def install_portal(app: FastAPI, settings: Settings) -> None:
     portal.include_router(hubs.router)
     portal.include_router(users.router)
     portal.include_router(market.router)
+    portal.include_router(transfers.router)
+    portal.include_router(charges.router)
     app.include_router(portal)
 
     api_http_handler = app.exception_handlers.get(StarletteHTTPException)

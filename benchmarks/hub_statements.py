@@ -237,18 +237,21 @@ GROUP BY h.field, h.new_value
 def timed_runs(url: str, runs: int) -> None:
     now = datetime(2026, 11, 2, tzinfo=UTC)
     compute, rendered, floor, floor_read = [], [], [], []
+    cpu_compute, cpu_floor_read = [], []
     for run in range(runs):
         with session_scope(url, write=False) as session:
             started = time.perf_counter()
             session.execute(text(FLOOR_SQL)).all()
             floor.append(time.perf_counter() - started)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             session.execute(text(FLOOR_READ_SQL)).all()
             floor_read.append(time.perf_counter() - started)
+            cpu_floor_read.append(time.process_time() - cpu)
         with session_scope(url, write=False) as session:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             got = statements.statements_for_month(session, month=MONTH, now=now)
             compute.append(time.perf_counter() - started)
+            cpu_compute.append(time.process_time() - cpu)
             for statement in got:
                 statements.statement_csv(statement)
                 statements.statement_pdf(statement)
@@ -258,14 +261,17 @@ def timed_runs(url: str, runs: int) -> None:
             f"run {run + 1}: floor all rows {floor[-1]:.1f} s, rows read {floor_read[-1]:.1f} s;"
             f" statements {compute[-1]:.1f} s;"
             f" with CSV and PDF {rendered[-1]:.1f} s ({len(got)} parties,"
-            f" {hub_days:,} hub-days of stock)",
+            f" {hub_days:,} hub-days of stock); CPU: statements {cpu_compute[-1]:.1f} s,"
+            f" floor rows read {cpu_floor_read[-1]:.1f} s; load {os.getloadavg()[0]:.1f}",
             flush=True,
         )
     print(
         f"median of {runs}: floor all rows {statistics.median(floor):.1f} s,"
         f" rows read {statistics.median(floor_read):.1f} s;"
         f" statements {statistics.median(compute):.1f} s;"
-        f" with CSV and PDF {statistics.median(rendered):.1f} s"
+        f" with CSV and PDF {statistics.median(rendered):.1f} s;"
+        f" CPU: statements {statistics.median(cpu_compute):.1f} s,"
+        f" floor rows read {statistics.median(cpu_floor_read):.1f} s"
     )
 
 

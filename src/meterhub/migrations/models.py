@@ -2,6 +2,15 @@
 
 from meterhub.audit.models import AuditEntry
 from meterhub.comms_hubs.models import HubReturn
+from meterhub.contacts.models import (
+    Contact,
+    ContactAttachment,
+    ContactEvent,
+    ContactHandler,
+    ContactInvolvement,
+    ContactNote,
+    ContactReferenceCounter,
+)
 from meterhub.db.base import Base
 from meterhub.forecasts.models import InstallForecast
 from meterhub.gateway.models import (
@@ -25,6 +34,13 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Callback",
+    "Contact",
+    "ContactAttachment",
+    "ContactEvent",
+    "ContactHandler",
+    "ContactInvolvement",
+    "ContactNote",
+    "ContactReferenceCounter",
     "Device",
     "DeviceHistory",
     "FirmwareDelivery",

@@ -1,4 +1,4 @@
-"""Attachments: a size limit, a content type the bytes bear out, seen only by the contact's parties."""
+"""Attachments: a size limit, a content type its bytes bear out, seen by the contact's parties."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Contact references: unique, readable, per-type counters, never reused, under concurrent submits."""
+"""Contact references: unique, readable, counted per type, never reused, under concurrency."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from meterhub.api.duis import DuisFastPath
 from meterhub.api.errors import BodySizeLimit, install_error_handlers
 from meterhub.api.responses import EVERY_ROUTE
 from meterhub.config import Settings, get_settings
+from meterhub.contacts.endpoints import router as contacts_router
 from meterhub.forecasts.endpoints import router as forecasts_router
 from meterhub.gateway.endpoints import router as gateway_router
 from meterhub.gateway.intake import Intake
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(reports_router)
     api.include_router(forecasts_router)
     api.include_router(inbox_router)
+    api.include_router(contacts_router)
     app.include_router(api)
     install_docs(app, openapi_url="/api/v1/openapi.json")
 

@@ -64,9 +64,9 @@ def serve(
 
 
 def _register_subcommands() -> None:
-    from meterhub.cli import admin, bulk, demo, duis, lake, mail, report, simulate
+    from meterhub.cli import admin, bulk, contacts, demo, duis, lake, mail, report, simulate
 
-    for module in (admin, bulk, demo, simulate, duis, lake, report, mail):
+    for module in (admin, bulk, demo, simulate, duis, lake, report, mail, contacts):
         module.register(app)
 
 

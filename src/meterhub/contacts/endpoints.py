@@ -324,7 +324,7 @@ def add_note(contact_id: RowId, body: NoteIn, session: DbSession, actor: Current
     "/contacts/{contact_id}/attachments",
     response_model=AttachmentOut,
     status_code=201,
-    responses=refusals(403, 404, 413),
+    responses=refusals(400, 403, 404, 413),
 )
 def add_attachment(
     contact_id: RowId,

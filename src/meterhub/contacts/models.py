@@ -70,7 +70,7 @@ class ContactInvolvement(Base):
     __table_args__ = (
         UniqueConstraint("contact_id", "party_id"),
         Index("ix_contact_involvement_party", "party_id", "awaiting"),
-        Index("ix_contact_involvement_due", "contact_type", "status", "respond_by"),
+        Index("ix_contact_involvement_due", "contact_type", "status", "respond_by", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

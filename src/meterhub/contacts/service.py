@@ -19,8 +19,7 @@ deadline passed, so the deemed step is exactly the person's, and a part that mov
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -29,13 +28,14 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     and_,
-    case,
+    bindparam,
     exists,
     func,
     insert,
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -54,7 +54,7 @@ from meterhub.contacts.models import (
     ContactNote,
     ContactReferenceCounter,
 )
-from meterhub.db.base import text_length
+from meterhub.db.base import UTCDateTime, text_length
 from meterhub.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from meterhub.kit.business_days import UK_TIME, deadline_after, uk_day
 from meterhub.kit.pagination import MAX_ROW_ID
@@ -200,12 +200,15 @@ def save_draft(
     draft changed. A draft may be incomplete (required fields are checked on submit), but what
     it holds is checked field by field now; it has no reference until it is submitted."""
     definition = contact_type(contact_type_code)
+    existing = (
+        None if contact_id is None else _own_draft(session, actor=actor, contact_id=contact_id)
+    )
     party_id = _may_raise(session, actor=actor, definition=definition)
     try:
         parsed = definition.parse(values, complete=False)
     except FieldErrors as exc:
         raise _invalid(exc) from None
-    if contact_id is None:
+    if existing is None:
         contact = Contact(
             contact_type=definition.code,
             status=DRAFT,
@@ -219,7 +222,7 @@ def save_draft(
         session.flush()
         _event(session, contact=contact, actor=actor, action="saved", now=now, changes=parsed)
     else:
-        contact = _own_draft(session, actor=actor, contact_id=contact_id)
+        contact = existing
         if contact.contact_type != definition.code:
             raise InvalidInput("a draft keeps its contact type", code="contact_type_changed")
         changed = {
@@ -464,17 +467,17 @@ def act(
         )
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"a reason is at most {MAX_REASON} characters", code="reason_too_long")
-    applied = _apply_step(
+    moved = _apply_step(
         session,
         definition=definition,
         step=step,
-        involvement_ids=[part.id],
+        where=ContactInvolvement.id == part.id,
         actor_name=actor.name,
         actor_party_id=actor.party_id,
         reason=reason,
         now=now,
     )
-    if not applied:
+    if not moved.count:
         raise InvalidTransition(
             f"{definition.title} {contact.reference} moved on meanwhile; nothing was changed",
             code="invalid_transition",
@@ -488,7 +491,7 @@ def act(
         changes={"involvement_id": part.id, "from": step.from_status, "to": step.to_status},
         now=now,
     )
-    _tell_step(session, definition=definition, step=step, applied=applied, by=actor.name, now=now)
+    _tell_step(session, definition=definition, step=step, moved=moved, by=actor.name, now=now)
     session.refresh(contact)
     return contact
 
@@ -520,11 +523,63 @@ def _part_for(
     )
 
 
-@dataclass(frozen=True)
-class Applied:
-    involvement_id: int
-    contact_id: int
-    party_id: int
+@dataclass
+class Moved:
+    """What one application of a step moved: how many parts, and for each party to be told
+    (whoever the new status awaits; the raiser when the step finishes the part) how many of
+    its contacts and the first of them."""
+
+    count: int = 0
+    told: dict[int, tuple[int, list[int]]] = field(default_factory=dict)
+
+
+#: How many references a notification of many contacts names.
+NAMED = 20
+
+
+def _who_to_tell(
+    session: Session,
+    *,
+    definition: ContactType,
+    step: Step,
+    guard: ColumnElement[bool],
+    named_enough: Collection[int] = (),
+) -> Moved:
+    """How many parts ``guard`` selects, per party to be told, with the first contacts of each
+    (not looked up for ``named_enough``: parties a sweep already has enough names for)."""
+    part = ContactInvolvement
+    awaits = definition.status(step.to_status).awaits
+    target = part.party_id if awaits is Side.INVOLVED else Contact.raising_party_id
+
+    def of(stmt: Any) -> Any:
+        return (
+            stmt if awaits is Side.INVOLVED else stmt.join(Contact, Contact.id == part.contact_id)
+        )
+
+    rows = session.execute(
+        of(select(target, func.count()).select_from(part)).where(guard).group_by(target)
+    ).all()
+    moved = Moved(count=sum(n for _, n in rows))
+    for party_id, n in rows:
+        named: list[int] = []
+        if party_id not in named_enough:
+            named = list(
+                session.scalars(
+                    of(select(part.contact_id).select_from(part))
+                    .where(guard, target == party_id)
+                    .order_by(part.id)
+                    .limit(NAMED)
+                )
+            )
+        moved.told[party_id] = (n, named)
+    if awaits is Side.OPERATOR and moved.count:
+        first = sorted({c for _, ids in moved.told.values() for c in ids})[:NAMED]
+        moved.told = {
+            pid: (moved.count, first)
+            for pid, roles in parties.party_role_lists(session).items()
+            if Role.OPERATOR in roles
+        }
+    return moved
 
 
 def _apply_step(
@@ -532,45 +587,37 @@ def _apply_step(
     *,
     definition: ContactType,
     step: Step,
-    involvement_ids: Sequence[int],
+    where: ColumnElement[bool],
     actor_name: str,
     actor_party_id: int | None,
     reason: str,
     now: datetime,
     changes: Mapping[str, Any] | None = None,
-) -> list[Applied]:
-    """Move the given parts from the step's status to its next, in one statement, set the
-    deadline the step's window opens, write each part's history line and bring the contacts'
-    summary (open or closed, next deadline, whose move) up to date. Parts no longer in the
-    step's status are left as they are; returns those moved."""
+    named_enough: Collection[int] = (),
+) -> Moved:
+    """Move the parts ``where`` selects that are in the step's status to its next, as sets:
+    one ``INSERT ... SELECT`` writes each part's history line, one ``UPDATE`` moves them and
+    sets the deadline the step's window opens, one more brings their contacts' summaries
+    (open or closed, next deadline, whose move) up to date. Parts no longer in the step's
+    status are left as they are (on PostgreSQL the parts are locked first, so a person's step
+    and the sweep's never both move one)."""
+    part = ContactInvolvement
     to = definition.status(step.to_status)
     due = (
         deadline_after(now, definition.windows[step.window])
         if step.window and to.awaits is not None
         else None
     )
-    part = ContactInvolvement
-    moved = session.execute(
-        update(part)
-        .where(
-            part.id.in_(list(involvement_ids)),
-            part.contact_type == definition.code,
-            part.status == step.from_status,
-        )
-        .values(
-            status=to.code,
-            awaiting=to.awaits.value if to.awaits else None,
-            respond_by=due,
-            updated_at=now,
-        )
-        .returning(part.id, part.contact_id, part.party_id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    if not moved:
-        return []
-    applied = [Applied(*row) for row in moved]
+    guard = and_(part.contact_type == definition.code, part.status == step.from_status, where)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(part.id).where(guard).order_by(part.id).with_for_update())
+    moved = _who_to_tell(
+        session, definition=definition, step=step, guard=guard, named_enough=named_enough
+    )
+    if not moved.count:
+        return moved
     detail = {"respond_by": due.isoformat() if due else None, **(changes or {})}
-    ids = [a.involvement_id for a in applied]
+    last_event = session.scalar(select(func.max(ContactEvent.id))) or 0
     session.execute(
         insert(ContactEvent).from_select(
             [
@@ -596,42 +643,60 @@ def _apply_step(
                 literal(step.to_status),
                 literal(detail, JSON()),
                 literal(reason),
-            ).where(part.id.in_(ids)),
+            ).where(guard),
         )
     )
-    _refresh_contacts(session, contact_ids=sorted({a.contact_id for a in applied}), now=now)
-    session.expire_all()
-    return applied
-
-
-def _refresh_contacts(session: Session, *, contact_ids: Sequence[int], now: datetime) -> None:
-    """Recompute the summary columns of submitted contacts from their parts, in one statement:
-    open while any part awaits someone (closed, with the time, once none does), the earliest
-    open deadline, whether any part awaits the raiser or the operator, and the status all
-    parts share (none when they differ)."""
-    part = ContactInvolvement
-    of_contact = part.contact_id == Contact.id
-    waiting = and_(of_contact, part.awaiting.is_not(None))
-    any_open = exists().where(waiting)
-    shared = (
-        select(func.min(part.status))
-        .where(of_contact)
-        .having(func.count(part.status.distinct()) == 1)
-    ).scalar_subquery()
     session.execute(
-        update(Contact)
-        .where(Contact.id.in_(list(contact_ids)), Contact.status != DRAFT)
+        update(part)
+        .where(guard)
         .values(
-            status=case((any_open, OPEN), else_=CLOSED),
-            closed_at=case((any_open, None), else_=func.coalesce(Contact.closed_at, now)),
-            next_due_at=select(func.min(part.respond_by)).where(waiting).scalar_subquery(),
-            awaiting_raiser=exists().where(of_contact, part.awaiting == Side.RAISER.value),
-            awaiting_operator=exists().where(of_contact, part.awaiting == Side.OPERATOR.value),
-            headline_status=shared,
+            status=to.code,
+            awaiting=to.awaits.value if to.awaits else None,
+            respond_by=due,
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
     )
+    _refresh_contacts(session, since_event=last_event, now=now)
+    session.expire_all()
+    return moved
+
+
+#: A submitted contact's summary, recomputed from its parts in one aggregate each: open while
+#: any part awaits someone (closed, with the time, once none does), the earliest open
+#: deadline, whether any part awaits the raiser or the operator, and the status all parts
+#: share (none when they differ). A row-value UPDATE (SQLite 3.15+, PostgreSQL 10+), so each
+#: contact's parts are read once.
+_SUMMARY = """
+UPDATE contact SET (status, closed_at, next_due_at, awaiting_raiser, awaiting_operator,
+                    headline_status, updated_at) = (
+  SELECT CASE WHEN count(p.awaiting) > 0 THEN 'open' ELSE 'closed' END,
+         CASE WHEN count(p.awaiting) > 0 THEN NULL ELSE coalesce(contact.closed_at, :now) END,
+         min(CASE WHEN p.awaiting IS NOT NULL THEN p.respond_by END),
+         coalesce(max(CASE WHEN p.awaiting = 'raiser' THEN 1 ELSE 0 END), 0) = 1,
+         coalesce(max(CASE WHEN p.awaiting = 'operator' THEN 1 ELSE 0 END), 0) = 1,
+         CASE WHEN min(p.status) = max(p.status) THEN min(p.status) END,
+         :now
+  FROM contact_involvement AS p WHERE p.contact_id = contact.id)
+WHERE contact.status != 'draft' AND contact.id IN ({which})
+"""
+_SUMMARY_OF = text(_SUMMARY.format(which=":ids")).bindparams(
+    bindparam("ids", expanding=True), bindparam("now", type_=UTCDateTime())
+)
+_SUMMARY_SINCE = text(
+    _SUMMARY.format(which="SELECT e.contact_id FROM contact_event AS e WHERE e.id > :since")
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+def _refresh_contacts(
+    session: Session, *, now: datetime, contact_ids: Sequence[int] = (), since_event: int = -1
+) -> None:
+    """Bring the summaries of ``contact_ids``, or of the contacts with history lines after
+    ``since_event``, up to date with their parts."""
+    if since_event >= 0:
+        session.execute(_SUMMARY_SINCE, {"since": since_event, "now": now})
+    elif contact_ids:
+        session.execute(_SUMMARY_OF, {"ids": list(contact_ids), "now": now})
 
 
 # ---------------------------------------------------------------- the deadline sweep
@@ -648,56 +713,71 @@ class SweepResult:
         return sum(self.moved.values())
 
 
-def sweep(session: Session, *, now: datetime, batch: int = SWEEP_BATCH) -> SweepResult:
+def sweep(
+    session: Session, *, now: datetime, batch: int = SWEEP_BATCH, limit: int | None = None
+) -> SweepResult:
     """Apply every step that falls due at ``now``: for each contact type and each status its
     definition gives an expiry step for, every part in that status whose deadline has passed
     takes that step, exactly as a person's step (history, summary, notifications), in batches
     of ``batch``. Idempotent: a part it moved is no longer in the expiring status, so a
     second sweep at the same ``now`` finds nothing; a later ``now`` only finds what fell due
-    since. Each affected party gets one notification per step, naming the references."""
+    since. Each affected party gets one notification per step, naming the references.
+
+    With ``limit``, it stops once about that many parts moved (a whole batch more at most), so
+    a caller may commit and call again: the worker keeps each transaction short that way."""
     result = SweepResult()
-    told: dict[tuple[str, str, int], list[int]] = defaultdict(list)
+    told: dict[tuple[str, str, int], tuple[int, list[int]]] = {}
     part = ContactInvolvement
     for definition in CONTACT_TYPES.values():
         for status, action in definition.on_expiry.items():
             step = definition.step(status, action)
             assert step is not None  # the definition checked itself
-            while True:
-                due_ids = list(
-                    session.scalars(
-                        select(part.id)
-                        .where(
-                            part.contact_type == definition.code,
-                            part.status == status,
-                            part.respond_by <= now,
-                        )
-                        .order_by(part.id)
-                        .limit(batch)
+            due = and_(
+                part.contact_type == definition.code,
+                part.status == status,
+                part.respond_by <= now,
+            )
+            while limit is None or result.total < limit:
+                # The batch ends at its last part in deadline order (the index's order), so
+                # it is a range, not a list of ids to send back.
+                edge = session.execute(
+                    select(part.respond_by, part.id)
+                    .where(due)
+                    .order_by(part.respond_by, part.id)
+                    .offset(batch - 1)
+                    .limit(1)
+                ).first()
+                where = part.respond_by <= now
+                if edge is not None:
+                    where = or_(
+                        part.respond_by < edge[0],
+                        and_(part.respond_by == edge[0], part.id <= edge[1]),
                     )
-                )
-                if not due_ids:
-                    break
-                applied = _apply_step(
+                moved = _apply_step(
                     session,
                     definition=definition,
                     step=step,
-                    involvement_ids=due_ids,
+                    where=and_(part.respond_by <= now, where),
                     actor_name=DEADLINE_ACTOR,
                     actor_party_id=None,
                     reason="No response by the deadline: "
                     f"{step.label.lower()} is deemed, as the contact type provides.",
                     now=now,
                     changes={"deemed": True},
+                    named_enough={
+                        p
+                        for (c, a, p), (_, n) in told.items()
+                        if (c, a) == (definition.code, action) and len(n) >= NAMED
+                    },
                 )
                 key = (definition.code, action)
-                result.moved[key] = result.moved.get(key, 0) + len(applied)
-                for a in _awaited_parties(
-                    session, definition=definition, step=step, applied=applied
-                ):
-                    told[(definition.code, action, a[0])].append(a[1])
-                if len(due_ids) < batch:
+                result.moved[key] = result.moved.get(key, 0) + moved.count
+                for party_id, (n, first) in moved.told.items():
+                    count, named = told.get((definition.code, action, party_id), (0, []))
+                    told[(definition.code, action, party_id)] = (count + n, (named + first)[:NAMED])
+                if edge is None or not moved.count:
                     break
-    for (code, action, party_id), contact_ids in told.items():
+    for (code, action, party_id), (count, contact_ids) in told.items():
         definition = CONTACT_TYPES[code]
         step = next(s for s in definition.workflow if s.action == action)
         _tell_deemed(
@@ -705,6 +785,7 @@ def sweep(session: Session, *, now: datetime, batch: int = SWEEP_BATCH) -> Sweep
             definition=definition,
             step=step,
             party_id=party_id,
+            count=count,
             contact_ids=contact_ids,
             now=now,
         )
@@ -763,74 +844,42 @@ def _tell(
         )
 
 
-def _awaited_parties(
-    session: Session, *, definition: ContactType, step: Step, applied: Sequence[Applied]
-) -> list[tuple[int, int]]:
-    """(party id, contact id) of whoever the step's new status awaits."""
-    awaits = definition.status(step.to_status).awaits
-    if awaits is Side.INVOLVED:
-        return [(a.party_id, a.contact_id) for a in applied]
-    contact_ids = sorted({a.contact_id for a in applied})
-    if awaits is Side.RAISER:
-        rows = session.execute(
-            select(Contact.raising_party_id, Contact.id).where(Contact.id.in_(contact_ids))
-        )
-        return [(p, c) for p, c in rows]
-    if awaits is Side.OPERATOR:
-        operators = [
-            pid
-            for pid, roles in parties.party_role_lists(session).items()
-            if Role.OPERATOR in roles
-        ]
-        return [(p, c) for p in operators for c in contact_ids]
-    return []
-
-
 def _tell_step(
     session: Session,
     *,
     definition: ContactType,
     step: Step,
-    applied: Sequence[Applied],
+    moved: Moved,
     by: str,
     now: datetime,
 ) -> None:
-    """Tell whoever the step's new status awaits; when it finishes a part, the raiser."""
+    """Tell whoever a person's step now awaits; when it finishes a part, the raiser."""
     to = definition.status(step.to_status)
-    targets = _awaited_parties(session, definition=definition, step=step, applied=applied)
-    if to.awaits is None:
-        targets = [
-            (pid, cid)
-            for pid, cid in session.execute(
-                select(Contact.raising_party_id, Contact.id).where(
-                    Contact.id.in_({a.contact_id for a in applied})
-                )
+    for party_id, (_, contact_ids) in moved.told.items():
+        for contact_id in contact_ids:
+            contact = session.get(Contact, contact_id)
+            assert contact is not None
+            due = next(
+                (
+                    p.respond_by
+                    for p in involvements(session, contact_id=contact_id)
+                    if p.status == to.code and p.awaiting
+                ),
+                None,
             )
-        ]
-    for party_id, contact_id in targets:
-        contact = session.get(Contact, contact_id)
-        assert contact is not None
-        due = next(
-            (
-                p.respond_by
-                for p in involvements(session, contact_id=contact_id)
-                if p.id in {a.involvement_id for a in applied}
-            ),
-            None,
-        )
-        _tell(
-            session,
-            definition=definition,
-            contact=contact,
-            party_ids=[party_id],
-            subject=f"{definition.title} {contact.reference}: {to.words}",
-            lines=[
-                f"{by} took the step {step.label!r} on {definition.title} contact"
-                f" {contact.reference}: it is now {to.words.lower()}.",
-                f"Respond by {_when(due)}." if due and to.awaits else "",
-            ],
-            now=now,
-        )
+            _tell(
+                session,
+                definition=definition,
+                contact=contact,
+                party_ids=[party_id],
+                subject=f"{definition.title} {contact.reference}: {to.words}",
+                lines=[
+                    f"{by} took the step {step.label!r} on {definition.title} contact"
+                    f" {contact.reference}: it is now {to.words.lower()}.",
+                    f"Respond by {_when(due)}." if due and to.awaits else "",
+                ],
+                now=now,
+            )
 
 
 def _tell_deemed(
@@ -839,17 +888,17 @@ def _tell_deemed(
     definition: ContactType,
     step: Step,
     party_id: int,
+    count: int,
     contact_ids: Sequence[int],
     now: datetime,
 ) -> None:
     to = definition.status(step.to_status)
     refs = list(
         session.scalars(
-            select(Contact.reference).where(Contact.id.in_(contact_ids[:20])).order_by(Contact.id)
+            select(Contact.reference).where(Contact.id.in_(contact_ids)).order_by(Contact.id)
         )
     )
-    more = len(contact_ids) - len(refs)
-    count = len(contact_ids)
+    more = count - len(refs)
     subject = (
         f"{definition.title} {refs[0]}: deadline passed, {to.words.lower()}"
         if count == 1
@@ -859,7 +908,7 @@ def _tell_deemed(
         [
             f"No response came by the deadline, so {step.label.lower()!r} was applied as the"
             f" contact type provides; now {to.words.lower()}:",
-            ", ".join(r for r in refs if r) + (f" and {more} more" if more > 0 else ""),
+            ", ".join(r for r in refs if r) + (f" and {more:,} more" if more > 0 else ""),
         ]
     )
     notifications.notify(

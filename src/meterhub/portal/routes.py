@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from meterhub.config import Settings
 from meterhub.errors import MeterhubError, NotFound
 from meterhub.kit.clock import utcnow
-from meterhub.portal import account, duis, home, inbox, inventory, reports
+from meterhub.portal import account, contacts, duis, home, inbox, inventory, reports
 from meterhub.portal.sessions import SessionCookie
 from meterhub.portal.web import PORTAL, render_error
 
@@ -40,6 +40,7 @@ def install_portal(app: FastAPI, settings: Settings) -> None:
     portal.include_router(duis.router)
     portal.include_router(reports.router)
     portal.include_router(inbox.router)
+    portal.include_router(contacts.router)
     app.include_router(portal)
 
     api_http_handler = app.exception_handlers.get(StarletteHTTPException)

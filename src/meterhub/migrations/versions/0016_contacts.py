@@ -132,7 +132,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("contact_involvement", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_contact_involvement_due", ["contact_type", "status", "respond_by"], unique=False
+            "ix_contact_involvement_due",
+            ["contact_type", "status", "respond_by", "id"],
+            unique=False,
         )
         batch_op.create_index(
             "ix_contact_involvement_party", ["party_id", "awaiting"], unique=False

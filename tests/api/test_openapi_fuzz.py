@@ -40,7 +40,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -265,20 +264,6 @@ def transport(api: TestClient, case: schemathesis.Case, login: Login) -> dict[st
         kwargs.pop("cookies", None)  # httpx deprecates per-request cookies; none are generated
     if isinstance(kwargs.get("data"), bytes | str):
         kwargs["content"] = kwargs.pop("data")
-    if "files" in kwargs:
-        # A multipart body (an attachment) encoded here, not streamed: schemathesis reads the
-        # request's content back when it checks the answer.
-        built = httpx2.Request(
-            kwargs["method"],
-            kwargs["url"],
-            files=kwargs.pop("files"),
-            data=kwargs.pop("data", None),
-        )
-        kwargs["content"] = built.read()
-        kwargs["headers"] = {
-            **kwargs.get("headers", {}),
-            "Content-Type": built.headers["Content-Type"],
-        }
     return kwargs
 
 

@@ -84,7 +84,8 @@ class TestContactsApi:
         url = f"/api/v1/contacts/{contact['id']}/attachments"
         added = client.post(
             url,
-            files={"file": ("report.pdf", PDF, "application/pdf")},
+            params={"filename": "report.pdf", "content_type": "application/pdf"},
+            content=PDF,
             headers=gas.dn_login.headers,
         )
         assert added.status_code == 201, added.text
@@ -94,14 +95,16 @@ class TestContactsApi:
         assert "report.pdf" in got.headers["content-disposition"]
         fake = client.post(
             url,
-            files={"file": ("x.pdf", b"<html></html>", "application/pdf")},
+            params={"filename": "x.pdf", "content_type": "application/pdf"},
+            content=b"<html></html>",
             headers=gas.dn_login.headers,
         )
         assert fake.status_code == 422
         assert fake.json()["error"]["code"] == "attachment_content_mismatch"
         big = client.post(
             url,
-            files={"file": ("big.pdf", PDF + b"0" * attachments.MAX_BYTES, "application/pdf")},
+            params={"filename": "big.pdf", "content_type": "application/pdf"},
+            content=PDF + b"0" * attachments.MAX_BYTES,
             headers=gas.dn_login.headers,
         )
         assert big.status_code == 413
@@ -122,7 +125,11 @@ def every_route(contact_id: int, attachment_id: int) -> list[tuple[str, str, dic
         ("POST", f"{base}/actions", {"json": {"action": "accept"}}),
         ("POST", f"{base}/pick-up", {}),
         ("POST", f"{base}/notes", {"json": {"text": "hello"}}),
-        ("POST", f"{base}/attachments", {"files": {"file": ("a.txt", b"hi", "text/plain")}}),
+        (
+            "POST",
+            f"{base}/attachments",
+            {"params": {"filename": "a.txt", "content_type": "text/plain"}, "content": b"hi"},
+        ),
         ("GET", f"{base}/attachments/{attachment_id}", {}),
     ]
 
@@ -137,7 +144,8 @@ class TestScoping:
         contact = raised(client, gas)
         added = client.post(
             f"/api/v1/contacts/{contact['id']}/attachments",
-            files={"file": ("r.pdf", PDF, "application/pdf")},
+            params={"filename": "r.pdf", "content_type": "application/pdf"},
+            content=PDF,
             headers=gas.dn_login.headers,
         ).json()
         login: Login = getattr(gas, who)

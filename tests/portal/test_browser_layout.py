@@ -25,7 +25,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from meterhub.config import Settings
-from tests.factories import Login, make_login, make_party
+from meterhub.contacts import service as contacts
+from meterhub.kit.clock import utcnow
+from meterhub.parties.service import actor_for
+from tests.factories import Login, make_login, make_party, make_registration
 from tests.gateway.duis_factories import duis_id, read_registers
 from tests.portal.reports_world import SECRET, report_files
 from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS, served_hub
@@ -130,9 +133,45 @@ def kinds(session: Session) -> list[Kind]:
         Kind("network", world.network.code, make_login(session, party=world.network)),
         Kind("agent", world.agent.code, make_login(session, party=world.agent)),
         Kind("operator", world.dcc.code, make_login(session, party=world.dcc)),
+        Kind("gas-network", "DNLAY", raise_a_theft_of_gas(session)),
     ]
     session.commit()
     return out
+
+
+def raise_a_theft_of_gas(session: Session) -> Login:
+    """A gas network's login, with a Theft of Gas it raised (long words, a note) on its queues."""
+    dn = make_party(session, code="DNLAY", roles=("DN",), kind="gas_transporter")
+    shipper = make_party(session, code="SHLAY", roles=("SHIPPER",))
+    supplier = make_party(session, code="GSLAY", roles=("GS",))
+    make_registration(
+        session,
+        mpxn="7654321",
+        supplier=supplier,
+        network=dn,
+        shipper=shipper,
+        effective_from=date(2024, 1, 1),
+    )
+    login = make_login(session, party=dn)
+    actor = actor_for(login.user, "portal")
+    draft = contacts.save_draft(
+        session,
+        actor=actor,
+        contact_type_code="TOG",
+        values={
+            "mprn": "7654321",
+            "suspected_from": "2024-05-01",
+            "method": "illegal_connection",
+            "site_address": "Flat 12, Extraordinarily-Long-Building-Name-Without-Spaces House",
+            "description": "A" * 300,
+        },
+        now=utcnow(),
+    )
+    contacts.submit(session, actor=actor, contact_id=draft.id, now=utcnow())
+    contacts.add_note(
+        session, actor=actor, contact_id=draft.id, text="Photographs follow. " * 20, now=utcnow()
+    )
+    return login
 
 
 @pytest.fixture
@@ -203,6 +242,8 @@ def pages_of(page: Page, base: str, kind: Kind) -> dict[str, str]:
         ("/portal/inventory", "a[href^='/portal/devices/']", "device"),
         ("/portal/requests", "a[href^='/portal/requests/']", "request"),
         ("/portal/alerts", "a[href^='/portal/alerts/']", "alert"),
+        ("/portal/contacts?queue=all", "table.contacts a[href^='/portal/contacts/']", "contact"),
+        ("/portal/contacts", "a[href^='/portal/contacts/new']", "contact-form"),
     ):
         page.goto(f"{base}{listing}")
         first = page.locator(pattern).first
@@ -250,4 +291,7 @@ class TestNothingIsWiderThanTheWindow:
             "reports-inventory",
             "device",
             "request",
+            "contacts",
+            "contact",
+            "contact-form",
         } <= checked

@@ -3,12 +3,13 @@ the definitions its forms and workflows follow. A contact your party is not part
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from meterhub.api.deps import CurrentActor, DbSession, RowId
 from meterhub.api.responses import JSON_BODY, refusals
@@ -324,24 +325,41 @@ def add_note(contact_id: RowId, body: NoteIn, session: DbSession, actor: Current
     "/contacts/{contact_id}/attachments",
     response_model=AttachmentOut,
     status_code=201,
-    responses=refusals(400, 403, 404, 413),
+    responses=refusals(403, 404, 413),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The file's bytes",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
 )
-def add_attachment(
+async def add_attachment(
     contact_id: RowId,
+    request: Request,
     session: DbSession,
     actor: CurrentActor,
-    file: Annotated[UploadFile, File(description="PDF, PNG, JPEG, plain text or CSV")],
+    filename: str = Query(min_length=1, max_length=files.MAX_NAME, description="The file's name"),
+    content_type: str = Query(
+        max_length=100,
+        description="What the file is: application/pdf, image/png, image/jpeg, "
+        "text/plain or text/csv (its bytes must bear it out)",
+    ),
 ) -> AttachmentOut:
-    """Attach evidence (at most 768 KiB; its content must be of the type it is sent as)."""
-    data = file.file.read(files.MAX_BYTES + 1)
-    added = service.add_attachment(
-        session,
-        actor=actor,
-        contact_id=contact_id,
-        filename=file.filename or "",
-        content_type=file.content_type or "",
-        data=data,
-        now=utcnow(),
+    """Attach evidence: the file as the body (at most 768 KiB)."""
+    data = await request.body()
+    added = await run_in_threadpool(
+        lambda: service.add_attachment(
+            session,
+            actor=actor,
+            contact_id=contact_id,
+            filename=filename,
+            content_type=content_type,
+            data=data,
+            now=utcnow(),
+        )
     )
     return attachment_out(added)
 

@@ -37,10 +37,7 @@ class Contact(Base):
     involvements for the raiser's and the operator's queues."""
 
     __tablename__ = "contact"
-    __table_args__ = (
-        Index("ix_contact_raiser", "raising_party_id", "status"),
-        Index("ix_contact_open_due", "status", "next_due_at"),
-    )
+    __table_args__ = (Index("ix_contact_raiser", "raising_party_id", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_type: Mapped[str] = mapped_column(String(8))

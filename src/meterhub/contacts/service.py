@@ -27,7 +27,9 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    Integer,
     and_,
+    any_,
     bindparam,
     exists,
     func,
@@ -39,6 +41,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record
@@ -67,8 +70,8 @@ DRAFT, OPEN, CLOSED = "draft", "open", "closed"
 DRAFT_WORDS = "Draft (not submitted)"
 MAX_NOTE = text_length(ContactNote.__table__.c.text)
 MAX_REASON = 4000
-#: The sweep moves at most this many parts per statement (within SQLite's bound parameters).
-SWEEP_BATCH = 10_000
+#: The sweep moves at most this many parts per set of statements.
+SWEEP_BATCH = 20_000
 #: The system's name in a contact's history when the sweep applies a step.
 DEADLINE_ACTOR = "system (deadline passed)"
 
@@ -560,18 +563,20 @@ def _who_to_tell(
         of(select(target, func.count()).select_from(part)).where(guard).group_by(target)
     ).all()
     moved = Moved(count=sum(n for _, n in rows))
-    for party_id, n in rows:
-        named: list[int] = []
-        if party_id not in named_enough:
-            named = list(
-                session.scalars(
-                    of(select(part.contact_id).select_from(part))
-                    .where(guard, target == party_id)
-                    .order_by(part.id)
-                    .limit(NAMED)
-                )
-            )
-        moved.told[party_id] = (n, named)
+    wanted = {party_id for party_id, _ in rows} - set(named_enough)
+    named: dict[int, list[int]] = {party_id: [] for party_id in wanted}
+    if wanted:
+        # The first contacts of the batch, shared out: enough for a name list each, in one
+        # read (a party with few in the batch may get fewer names; its count is exact).
+        for party_id, contact_id in session.execute(
+            of(select(target, part.contact_id).select_from(part))
+            .where(guard, target.in_(sorted(wanted)))
+            .order_by(part.id)
+            .limit(NAMED * len(wanted) * 4)
+        ):
+            if len(named[party_id]) < NAMED:
+                named[party_id].append(contact_id)
+    moved.told = {party_id: (n, named.get(party_id, [])) for party_id, n in rows}
     if awaits is Side.OPERATOR and moved.count:
         first = sorted({c for _, ids in moved.told.values() for c in ids})[:NAMED]
         moved.told = {
@@ -646,16 +651,11 @@ def _apply_step(
             ).where(guard),
         )
     )
+    changed: dict[str, Any] = {"status": to.code, "respond_by": due, "updated_at": now}
+    if definition.status(step.from_status).awaits != to.awaits:  # else its index stays as it is
+        changed["awaiting"] = to.awaits.value if to.awaits else None
     session.execute(
-        update(part)
-        .where(guard)
-        .values(
-            status=to.code,
-            awaiting=to.awaits.value if to.awaits else None,
-            respond_by=due,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+        update(part).where(guard).values(changed).execution_options(synchronize_session=False)
     )
     _refresh_contacts(session, since_event=last_event, now=now)
     session.expire_all()
@@ -728,6 +728,7 @@ def sweep(
     result = SweepResult()
     told: dict[tuple[str, str, int], tuple[int, list[int]]] = {}
     part = ContactInvolvement
+    postgres = session.get_bind().dialect.name == "postgresql"
     for definition in CONTACT_TYPES.values():
         for status, action in definition.on_expiry.items():
             step = definition.step(status, action)
@@ -738,26 +739,27 @@ def sweep(
                 part.respond_by <= now,
             )
             while limit is None or result.total < limit:
-                # The batch ends at its last part in deadline order (the index's order), so
-                # it is a range, not a list of ids to send back.
-                edge = session.execute(
-                    select(part.respond_by, part.id)
-                    .where(due)
-                    .order_by(part.respond_by, part.id)
-                    .offset(batch - 1)
-                    .limit(1)
-                ).first()
-                where = part.respond_by <= now
-                if edge is not None:
-                    where = or_(
-                        part.respond_by < edge[0],
-                        and_(part.respond_by == edge[0], part.id <= edge[1]),
-                    )
+                # The batch: the first parts due, in the index's order. Those moved before it
+                # have left the status, so the scan reads just the batch.
+                first_due = (
+                    select(part.id).where(due).order_by(part.respond_by, part.id).limit(batch)
+                )
+                if postgres:
+                    # Locked now (skipping any a person is moving this instant) and named by
+                    # id, so every statement of the step sees the same parts.
+                    ids = list(session.scalars(first_due.with_for_update(skip_locked=True)))
+                    if not ids:
+                        break
+                    where: ColumnElement[bool] = part.id == any_(literal(ids, ARRAY(Integer())))
+                else:
+                    # SQLite: the sweep holds the write lock, so the batch cannot change
+                    # between the step's statements.
+                    where = part.id.in_(first_due.scalar_subquery())
                 moved = _apply_step(
                     session,
                     definition=definition,
                     step=step,
-                    where=and_(part.respond_by <= now, where),
+                    where=where,
                     actor_name=DEADLINE_ACTOR,
                     actor_party_id=None,
                     reason="No response by the deadline: "
@@ -775,7 +777,7 @@ def sweep(
                 for party_id, (n, first) in moved.told.items():
                     count, named = told.get((definition.code, action, party_id), (0, []))
                     told[(definition.code, action, party_id)] = (count + n, (named + first)[:NAMED])
-                if edge is None or not moved.count:
+                if moved.count < batch:
                     break
     for (code, action, party_id), (count, contact_ids) in told.items():
         definition = CONTACT_TYPES[code]

@@ -18,7 +18,7 @@ from meterhub.kit.clock import utcnow
 log = logging.getLogger(__name__)
 
 #: Parts moved per transaction.
-SWEEP_CHUNK = 20_000
+SWEEP_CHUNK = 100_000
 #: How often the worker looks for contact deadlines that passed (seconds).
 SWEEP_EVERY = 30.0
 

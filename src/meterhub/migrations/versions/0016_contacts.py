@@ -50,7 +50,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("reference", name=op.f("uq_contact_reference")),
     )
     with op.batch_alter_table("contact", schema=None) as batch_op:
-        batch_op.create_index("ix_contact_open_due", ["status", "next_due_at"], unique=False)
         batch_op.create_index("ix_contact_raiser", ["raising_party_id", "status"], unique=False)
 
     op.create_table(
@@ -217,7 +216,6 @@ def downgrade() -> None:
     op.drop_table("contact_attachment")
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.drop_index("ix_contact_raiser")
-        batch_op.drop_index("ix_contact_open_due")
 
     op.drop_table("contact")
     op.drop_table("contact_reference_counter")

@@ -1017,21 +1017,19 @@ def add_attachment(
 
 
 def attachment(
-    session: Session, *, actor: Actor, contact_id: int, attachment_id: int
+    session: Session, *, actor: Actor, attachment_id: int, contact_id: int | None = None
 ) -> ContactAttachment:
-    """One attachment of a contact the actor may see; any other is a 404."""
-    contact = get_contact(session, actor=actor, contact_id=contact_id)
+    """One attachment of a contact the actor may see (of ``contact_id``, when given); any
+    other is a 404."""
     found = (
-        session.scalar(
-            select(ContactAttachment).where(
-                ContactAttachment.id == attachment_id, ContactAttachment.contact_id == contact.id
-            )
-        )
-        if 1 <= attachment_id <= MAX_ROW_ID
-        else None
+        session.get(ContactAttachment, attachment_id) if 1 <= attachment_id <= MAX_ROW_ID else None
     )
-    if found is None:
-        raise NotFound(f"contact {contact.id} has no attachment {attachment_id}")
+    if found is None or (contact_id is not None and found.contact_id != contact_id):
+        raise NotFound(f"there is no attachment {attachment_id}")
+    try:
+        get_contact(session, actor=actor, contact_id=found.contact_id)
+    except NotFound:
+        raise NotFound(f"there is no attachment {attachment_id}") from None
     return found
 
 

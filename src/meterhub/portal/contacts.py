@@ -232,6 +232,21 @@ async def change(
     return await _save(request, db, me, web, contact_id)
 
 
+@router.get("/contacts/attachments/{attachment_id}")
+def download(request: Request, db: DbSession, me: CurrentUser, attachment_id: int) -> Response:
+    """An attachment of a contact the user's party is part of, as a download."""
+    found = service.attachment(db, actor=me.actor, attachment_id=attachment_id)
+    return Response(
+        content=found.data,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 @router.get("/contacts/{contact_id}")
 def contact_page(request: Request, db: DbSession, me: CurrentUser, contact_id: int) -> Response:
     """A contact: its values, each party's part, the steps the user may take, notes,
@@ -330,6 +345,7 @@ async def add_attachment(
     """Attach a file (multipart form)."""
     form = await request.form()
     check_csrf(web, str(form.get("csrf_token") or ""))
+    await run_in_threadpool(lambda: service.get_contact(db, actor=me.actor, contact_id=contact_id))
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise InvalidInput("choose a file to attach", code="no_file")
@@ -347,21 +363,3 @@ async def add_attachment(
         )
     )
     return redirect(request, f"{CONTACTS_PATH}/{contact_id}#attachments")
-
-
-@router.get("/contacts/{contact_id}/attachments/{attachment_id}")
-def download(
-    request: Request, db: DbSession, me: CurrentUser, contact_id: int, attachment_id: int
-) -> Response:
-    found = service.attachment(
-        db, actor=me.actor, contact_id=contact_id, attachment_id=attachment_id
-    )
-    return Response(
-        content=found.data,
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )

@@ -196,9 +196,8 @@ def main() -> None:
     print(f"sweep: {result.total:,} parts moved in {swept:.1f} s ({result.total / swept:,.0f}/s)")
     started = time.perf_counter()
     again = sweep_contacts(settings, now=now)
-    print(
-        f"sweep again at the same time: {again.total} moved in {time.perf_counter() - started:.2f} s"
-    )
+    took = time.perf_counter() - started
+    print(f"sweep again at the same time: {again.total} moved in {took:.2f} s")
     with session_scope(url, write=False) as session:
         events = session.scalar(text("SELECT count(*) FROM contact_event")) or 0
         open_left = session.scalar(

@@ -16,6 +16,7 @@ from meterhub.api.responses import EVERY_ROUTE
 from meterhub.comms_hubs.charges_endpoints import router as hub_charges_router
 from meterhub.comms_hubs.endpoints import router as hubs_router
 from meterhub.config import Settings, get_settings
+from meterhub.contacts.endpoints import router as contacts_router
 from meterhub.forecasts.endpoints import router as forecasts_router
 from meterhub.gateway.endpoints import router as gateway_router
 from meterhub.gateway.intake import Intake
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(market_router)
     api.include_router(hub_transfers_router)
     api.include_router(hub_charges_router)
+    api.include_router(contacts_router)
     app.include_router(api)
     install_docs(app, openapi_url="/api/v1/openapi.json")
 

@@ -112,7 +112,8 @@ boundaries = _schema({"examples": False, "fuzzing": False, "coverage": True}, ma
 # Integers past 64 bits, where SQLite's (and PostgreSQL's bigint) end: the document sets no
 # bound, so a client may send them, and each must be refused, never a server error.
 BEYOND_64_BITS = [2**31, 2**63, 2**64, -(2**63) - 1]  # 2^31: past PostgreSQL's INTEGER ids
-# Every integer parameter of the document, with the rest of a request that reaches it.
+# Every integer parameter of the document, with the rest of a request that reaches it (a body;
+# ``other_path``: the path's other ids, as real ones).
 INTEGER_PARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET /api/v1/appointments/{appointment_id}", "appointment_id"): {},
     ("POST /api/v1/appointments/{appointment_id}/end", "appointment_id"): {
@@ -167,6 +168,20 @@ INTEGER_PARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST /api/v1/hub-disputes/{dispute_id}/answer", "dispute_id"): {"body": {"answer": "no"}},
     ("POST /api/v1/hub-disputes/{dispute_id}/resolve", "dispute_id"): {
         "body": {"outcome": "rejected", "resolution": "as listed"}
+    },
+    ("GET /api/v1/contacts", "limit"): {},
+    ("GET /api/v1/contacts/{contact_id}", "contact_id"): {},
+    ("PUT /api/v1/contacts/{contact_id}", "contact_id"): {"body": {"values": {}}},
+    ("POST /api/v1/contacts/{contact_id}/submit", "contact_id"): {},
+    ("POST /api/v1/contacts/{contact_id}/actions", "contact_id"): {"body": {"action": "accept"}},
+    ("POST /api/v1/contacts/{contact_id}/pick-up", "contact_id"): {},
+    ("POST /api/v1/contacts/{contact_id}/notes", "contact_id"): {"body": {"text": "a note"}},
+    ("POST /api/v1/contacts/{contact_id}/attachments", "contact_id"): {},
+    ("GET /api/v1/contacts/{contact_id}/attachments/{attachment_id}", "contact_id"): {
+        "other_path": {"attachment_id": 1}
+    },
+    ("GET /api/v1/contacts/{contact_id}/attachments/{attachment_id}", "attachment_id"): {
+        "other_path": {"contact_id": 1}
     },
 }
 
@@ -436,9 +451,9 @@ class TestIntegersBeyond64Bits:
         operation = fuzzed[path][method]
         in_path = "{" + name + "}" in path
         extra = dict(INTEGER_PARAMETERS[(label, name)])
-        other_path = extra.pop("path_parameters", {})
+        others = {**extra.pop("path_parameters", {}), **extra.pop("other_path", {})}
         case = operation.Case(
-            path_parameters={**other_path, name: value} if in_path else other_path or None,
+            path_parameters={**others, name: value} if in_path else others or None,
             query=None if in_path else {name: value},
             **extra,
         )

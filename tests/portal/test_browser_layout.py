@@ -26,12 +26,13 @@ from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor
 from meterhub.config import Settings
+from meterhub.contacts import service as contacts
 from meterhub.hub_market import service as market
 from meterhub.hub_market import transfers
 from meterhub.kit.clock import today, utcnow
 from meterhub.parties import service as parties
 from meterhub.parties.service import actor_for
-from tests.factories import SYSTEM, Login, make_api_login, make_login, make_party
+from tests.factories import SYSTEM, Login, make_api_login, make_login, make_party, make_registration
 from tests.gateway.duis_factories import duis_id, read_registers
 from tests.hub_market.conftest import hold_hubs
 from tests.hub_market.transfer_world import make_allocated_transfer, make_hubs
@@ -186,9 +187,45 @@ def kinds(session: Session) -> list[Kind]:
         Kind("network", world.network.code, make_login(session, party=world.network)),
         Kind("agent", world.agent.code, make_login(session, party=world.agent)),
         Kind("operator", world.dcc.code, make_login(session, party=world.dcc)),
+        Kind("gas-network", "DNLAY", raise_a_theft_of_gas(session)),
     ]
     session.commit()
     return out
+
+
+def raise_a_theft_of_gas(session: Session) -> Login:
+    """A gas network's login, with a Theft of Gas it raised (long words, a note) on its queues."""
+    dn = make_party(session, code="DNLAY", roles=("DN",), kind="gas_transporter")
+    shipper = make_party(session, code="SHLAY", roles=("SHIPPER",))
+    supplier = make_party(session, code="GSLAY", roles=("GS",))
+    make_registration(
+        session,
+        mpxn="7654321",
+        supplier=supplier,
+        network=dn,
+        shipper=shipper,
+        effective_from=date(2024, 1, 1),
+    )
+    login = make_login(session, party=dn)
+    actor = actor_for(login.user, "portal")
+    draft = contacts.save_draft(
+        session,
+        actor=actor,
+        contact_type_code="TOG",
+        values={
+            "mprn": "7654321",
+            "suspected_from": "2024-05-01",
+            "method": "illegal_connection",
+            "site_address": "Flat 12, Extraordinarily-Long-Building-Name-Without-Spaces House",
+            "description": "A" * 300,
+        },
+        now=utcnow(),
+    )
+    contacts.submit(session, actor=actor, contact_id=draft.id, now=utcnow())
+    contacts.add_note(
+        session, actor=actor, contact_id=draft.id, text="Photographs follow. " * 20, now=utcnow()
+    )
+    return login
 
 
 @pytest.fixture
@@ -268,6 +305,8 @@ def pages_of(page: Page, base: str, kind: Kind) -> dict[str, str]:
         ("/portal/users", "table.users a[href^='/portal/users/']", "user"),
         ("/portal/users", "a[href^='/portal/users/new']", "user-new"),
         ("/portal/transfers", "a[href^='/portal/transfers/']", "transfer"),
+        ("/portal/contacts?queue=all", "table.contacts a[href^='/portal/contacts/']", "contact"),
+        ("/portal/contacts", "a[href^='/portal/contacts/new']", "contact-form"),
     ):
         page.goto(f"{base}{listing}")
         first = page.locator(pattern).first
@@ -330,4 +369,7 @@ class TestNothingIsWiderThanTheWindow:
             "market-log",
             "transfers",
             "transfer",
+            "contacts",
+            "contact",
+            "contact-form",
         } <= checked

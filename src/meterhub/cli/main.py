@@ -67,6 +67,7 @@ def _register_subcommands() -> None:
     from meterhub.cli import (
         admin,
         bulk,
+        contacts,
         demo,
         duis,
         hubs,
@@ -87,6 +88,7 @@ def _register_subcommands() -> None:
         lake,
         report,
         mail,
+        contacts,
         hubs,
         market,
         settlement,

@@ -4,8 +4,9 @@ stuck pushes, raises power outages and their restorations, and starts the push l
 ``METERHUB_LAKE_DIR`` set it also copies finished requests into the event lake, and brings the
 report cube up to date for the days it wrote to (in a thread of its own, :class:`CubeUpdater`),
 so live traffic reaches the report pages without anyone running ``meterhub report cube
-build``; with ``METERHUB_SMTP_HOST`` set it starts the mail lane (``jobs/mail.py``) about once a
-second."""
+build``; every ``jobs.contacts.SWEEP_EVERY`` seconds it applies the contact deadlines that
+passed (``jobs/contacts.py``); with ``METERHUB_SMTP_HOST`` set it starts the mail lane
+(``jobs/mail.py``) about once a second."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from meterhub.db.session import session_scope
 from meterhub.gateway.outages import sweep_outages
 from meterhub.gateway.pushes import hold_stuck_pushes, recover_in_doubt
 from meterhub.gateway.service import lock_for_submission, release_due
+from meterhub.jobs import contacts as contact_deadlines
 from meterhub.jobs.mail import Mailer, Sender
 from meterhub.jobs.pushes import Clock, Poster, Pusher, http_post
 from meterhub.kit.clock import utcnow
@@ -160,6 +162,7 @@ class Worker:
     def _loop(self) -> None:
         last_export = -float("inf")
         last_mail = 0.0
+        last_contacts = -float("inf")
         while not self._stop.is_set():
             try:
                 sweep(self.settings, pusher=self.pusher, network=self.network, now=self.clock())
@@ -170,6 +173,12 @@ class Worker:
                         self.cube.add(exported.days)
             except Exception:  # keep the worker alive; the sweep is idempotent
                 log.exception("gateway sweep failed")
+            if time.monotonic() - last_contacts >= contact_deadlines.SWEEP_EVERY:
+                last_contacts = time.monotonic()
+                try:
+                    contact_deadlines.sweep_contacts(self.settings, now=self.clock())
+                except Exception:  # idempotent: what is still due is applied next time
+                    log.exception("contact deadline sweep failed")
             if self.mailer.enabled and time.monotonic() - last_mail >= MAIL_EVERY:
                 last_mail = time.monotonic()
                 try:

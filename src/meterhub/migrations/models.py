@@ -10,6 +10,15 @@ from meterhub.comms_hubs.models import (
     HubStockLocation,
     HubTariff,
 )
+from meterhub.contacts.models import (
+    Contact,
+    ContactAttachment,
+    ContactEvent,
+    ContactHandler,
+    ContactInvolvement,
+    ContactNote,
+    ContactReferenceCounter,
+)
 from meterhub.db.base import Base
 from meterhub.forecasts.models import InstallForecast
 from meterhub.gateway.models import (
@@ -43,6 +52,13 @@ __all__ = [
     "Base",
     "Callback",
     "ChargeAdjustment",
+    "Contact",
+    "ContactAttachment",
+    "ContactEvent",
+    "ContactHandler",
+    "ContactInvolvement",
+    "ContactNote",
+    "ContactReferenceCounter",
     "Device",
     "DeviceHistory",
     "EnergyAdjustment",

@@ -22,6 +22,7 @@ from meterhub.kit.clock import utcnow
 from meterhub.portal import (
     account,
     charges,
+    contacts,
     duis,
     home,
     hubs,
@@ -57,6 +58,7 @@ def install_portal(app: FastAPI, settings: Settings) -> None:
     portal.include_router(market.router)
     portal.include_router(transfers.router)
     portal.include_router(charges.router)
+    portal.include_router(contacts.router)
     app.include_router(portal)
 
     api_http_handler = app.exception_handlers.get(StarletteHTTPException)

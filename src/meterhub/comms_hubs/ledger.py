@@ -43,8 +43,8 @@ def _key(session: Session, at: ColumnElement[Any], row_id: ColumnElement[Any]) -
     characters are the row's UTC day: so "the latest row's value" is one ``max`` over the key
     and the value written after it, in the same window."""
     if session.get_bind().dialect.name == "postgresql":
-        stamp = func.to_char(func.timezone("UTC", at), "YYYY-MM-DD HH24:MI:SS.US")
-        return stamp + func.lpad(cast(row_id, String), 12, "0")
+        stamp = func.to_char(func.timezone("UTC", at), "YYYY-MM-DD HH24:MI:SS.US", type_=String)
+        return stamp + func.lpad(cast(row_id, String), 12, "0", type_=String)
     return cast(at, String) + func.printf("%012d", row_id)
 
 

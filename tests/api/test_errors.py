@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -194,3 +196,27 @@ class TestRouting:
 
     def test_healthz(self, client: TestClient) -> None:
         assert client.get("/healthz").json()["status"] == "ok"
+
+
+class TestBusyDatabase:
+    def test_a_write_that_waits_past_sqlites_lock_is_503_busy_and_changes_nothing(
+        self, session: Session, settings: Settings, db_url: str
+    ) -> None:
+        """Many parties writing at once on the embedded database: a request that waited for the
+        one write lock past its timeout is told to try again (503, Retry-After), not a 500."""
+        if not db_url.startswith("sqlite"):
+            pytest.skip("the single-writer lock is SQLite's")
+        op = _operator(session)
+        session.close()
+        blocker = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock throughout
+        try:
+            with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+                response = client.post("/api/v1/parties", json=PARTY, headers=op.headers)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        assert response.json()["error"]["code"] == "busy"
+        assert _parties(session) == 1

@@ -15,7 +15,15 @@ from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from meterhub.errors import InvalidInput, MeterhubError, PayloadTooLarge, TooManyAttempts
+from sqlalchemy.exc import OperationalError
+
+from meterhub.errors import (
+    InvalidInput,
+    MeterhubError,
+    PayloadTooLarge,
+    TooManyAttempts,
+    Unavailable,
+)
 
 PORTAL_PREFIX = "/portal"
 
@@ -24,6 +32,8 @@ def error_response(exc: MeterhubError) -> JSONResponse:
     headers = {}
     if isinstance(exc, TooManyAttempts):
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    if isinstance(exc, Unavailable):
+        headers["Retry-After"] = "1"
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse({"error": exc.as_dict()}, status_code=exc.status, headers=headers)
@@ -79,6 +89,13 @@ def install_error_handlers(app: FastAPI) -> None:
         # Still re-raised by Starlette afterwards, so it is logged; the request's session has
         # already rolled back, so nothing it began is kept.
         error = MeterhubError("something went wrong on our side; nothing was changed")
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            # SQLite's one writer was busy past its wait (many parties writing at once): the
+            # request changed nothing and may simply be sent again, so say that, not a 500.
+            error = Unavailable(
+                "the hub is busy with other changes; nothing was changed, try again",
+                code="busy",
+            )
         return portal_page(request, error) or error_response(error)
 
     @app.exception_handler(StarletteHTTPException)

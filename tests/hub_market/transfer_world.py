@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
+from meterhub.hub_market import service as market
 from meterhub.hub_market.models import Listing, ListingRequest, Transfer
 from meterhub.inventory.models import Device
 from meterhub.parties.models import Party
@@ -53,7 +54,7 @@ def make_allocated_transfer(
     sender: Party,
     receiver: Party,
     quantity: int,
-    reference: str = "TR-000001",
+    reference: str | None = None,
 ) -> Transfer:
     listing = Listing(
         holder_party_id=sender.id,
@@ -85,7 +86,7 @@ def make_allocated_transfer(
     session.add(request)
     session.flush()
     transfer = Transfer(
-        reference=reference,
+        reference=reference or f"TR-R{request.id}",
         listing_id=listing.id,
         request_id=request.id,
         sender_party_id=sender.id,
@@ -98,6 +99,9 @@ def make_allocated_transfer(
     )
     session.add(transfer)
     session.flush()
+    if reference is None:  # named from its row id, as the marketplace names the ones it makes
+        transfer.reference = market.transfer_reference(transfer.id)
+        session.flush()
     return transfer
 
 

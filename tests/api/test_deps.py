@@ -34,7 +34,10 @@ class TestRequestSession:
                 headers=op.headers,
             )
             monkeypatch.undo()
-        assert response.status_code == 500
-        assert response.json()["error"]["code"] == "internal"
+        # Nothing was committed, and the lock is SQLite's single writer being busy: the client
+        # is told so and to try again (503, Retry-After), never that the write was done.
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        assert response.json()["error"]["code"] == "busy"
         session.rollback()
         assert session.scalar(select(func.count()).select_from(Party)) == 1

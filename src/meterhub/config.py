@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         description="Days' notice, at least, between announcing a new allocation rule and the "
         "day it takes effect",
     )
+    sut_max_kwh_per_day: int = Field(
+        default=1_000,
+        ge=1,
+        description="Supplier Theft of Gas: the most energy a claim may estimate per day of its "
+        "theft period (kWh); a larger estimate is refused as implausible. The operator's to set",
+    )
     # The MP140 "CH Stock Transfer File" (docs/hub-transfers.md): the DCC finalises its layout,
     # so the column names are the operator's to set.
     transfer_file_hub_column: str = Field(

@@ -93,6 +93,26 @@ def gas(session: Session) -> GasWorld:
     return world
 
 
+@dataclass
+class TheftWorld:
+    """The gas world with RECCo, whose users log Supplier Theft of Gas claims."""
+
+    gas: GasWorld
+    recco: Party
+    recco_login: Login
+
+    def actor(self, login: Login) -> Actor:
+        return self.gas.actor(login)
+
+
+@pytest.fixture
+def theft(session: Session, gas: GasWorld) -> TheftWorld:
+    recco = make_party(session, code="RECCO", roles=("RECCO",), name="Retail Energy Code Co")
+    world = TheftWorld(gas=gas, recco=recco, recco_login=make_api_login(session, party=recco))
+    session.commit()
+    return world
+
+
 def tog_values(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "mprn": MPRN,

@@ -6,11 +6,12 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from meterhub.contacts.definitions import ContactType
+from meterhub.contacts.sut import SUPPLIER_THEFT_OF_GAS
 from meterhub.contacts.tog import THEFT_OF_GAS
 from meterhub.errors import NotFound
 
 CONTACT_TYPES: MappingProxyType[str, ContactType] = MappingProxyType(
-    {definition.code: definition for definition in (THEFT_OF_GAS,)}
+    {definition.code: definition for definition in (THEFT_OF_GAS, SUPPLIER_THEFT_OF_GAS)}
 )
 
 

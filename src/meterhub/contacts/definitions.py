@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -151,6 +151,9 @@ class Step:
     by: Side
     needs_reason: bool = False
     window: str | None = None
+    #: Values the step takes besides its reason (the operator's amended energy), checked with
+    #: the same field rules as a form's.
+    inputs: tuple[Field, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,38 @@ class Involved:
     role: Role
     share: Mapping[str, Any] = field(default_factory=dict)
 
+
+@dataclass(frozen=True)
+class PartMoved:
+    """One part a step moved, as the type's ``on_step`` hook reads it."""
+
+    involvement_id: int
+    contact_id: int
+    reference: str
+    party_id: int
+    share: Mapping[str, Any]
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StepTaken:
+    """A step the engine applied to a set of parts (one, for a person's step; a batch, for the
+    sweep's deemed step), in the same transaction, for the type's ``on_step`` hook."""
+
+    step: Step
+    parts: tuple[PartMoved, ...]
+    actor_name: str
+    reason: str
+    inputs: Mapping[str, Any]
+    deemed: bool
+    now: datetime
+
+
+#: What a type does beyond moving the parts when a step is applied (a supplier theft claim's
+#: accepted share is posted to settlement); it runs in the step's transaction, once per set.
+OnStep = Callable[["Session", StepTaken], None]
+#: A part's share in words, for its row on the contact's page.
+ShareWords = Callable[[Mapping[str, Any]], str]
 
 #: The parties a submitted contact involves, from its values and its raising party; raises
 #: ``FieldErrors`` when the values name no one to route to.
@@ -190,7 +225,9 @@ class ContactType:
     roles a user must act in to raise one; ``initial_status`` and ``submit_window`` what each
     involved party's part starts as and its first deadline; ``windows`` the response windows in
     business days (documented defaults; the operator's settings); ``on_expiry`` the step applied
-    when a part's deadline passes in a status (absent: the part just shows overdue)."""
+    when a part's deadline passes in a status (absent: the part just shows overdue);
+    ``on_step`` what else a step does, called by the engine for a person's step and the
+    sweep's alike."""
 
     code: str
     title: str
@@ -207,6 +244,12 @@ class ContactType:
     on_expiry: Mapping[str, str] = field(default_factory=dict)
     check: Checker = _no_checks
     summary_fields: tuple[str, ...] = ()
+    on_step: OnStep | None = None
+    share_words: ShareWords | None = None
+    #: Run ``check`` only once the type's reference counter is taken: concurrent submits of the
+    #: type then queue for it, so a check across contacts (no claim overlaps another) sees
+    #: every claim submitted before it.
+    exclusive_check: bool = False
 
     def __post_init__(self) -> None:
         """A definition that contradicts itself is refused when the hub starts, not when a user
@@ -232,6 +275,13 @@ class ContactType:
         for status, action in self.on_expiry.items():
             if (status, action) not in seen:
                 problems.append(f"on expiry in {status}: no step {action} from it")
+        for step in self.workflow:
+            if (
+                step.inputs
+                and step.from_status in self.on_expiry
+                and (self.on_expiry[step.from_status] == step.action)
+            ):
+                problems.append(f"step {step.action} takes inputs the sweep cannot give")
         if any(days < 0 for days in self.windows.values()):
             problems.append("a window counts forwards")
         if problems:

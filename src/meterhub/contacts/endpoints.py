@@ -17,7 +17,7 @@ from meterhub.audit.service import Actor
 from meterhub.contacts import attachments as files
 from meterhub.contacts import queues, service
 from meterhub.contacts.catalogue import CONTACT_TYPES
-from meterhub.contacts.definitions import ContactType
+from meterhub.contacts.definitions import ContactType, Field
 from meterhub.contacts.models import ContactAttachment, ContactNote
 from meterhub.contacts.schemas import (
     ActionIn,
@@ -46,6 +46,20 @@ QueueName = Literal["new", "awaiting_us", "awaiting_others", "overdue", "closed"
 SortName = Literal["due", "-updated", "-created", "reference"]
 
 
+def field_out(f: Field) -> FieldOut:
+    return FieldOut(
+        name=f.name,
+        label=f.label,
+        kind=f.kind.value,
+        required=f.required,
+        max_length=f.max_length,
+        choices=dict(f.choices),
+        minimum=f.minimum,
+        maximum=f.maximum,
+        help=f.help,
+    )
+
+
 def type_out(d: ContactType) -> ContactTypeOut:
     return ContactTypeOut(
         code=d.code,
@@ -53,20 +67,7 @@ def type_out(d: ContactType) -> ContactTypeOut:
         description=d.description,
         reference_prefix=d.prefix,
         raised_by=sorted(r.value for r in d.raised_by),
-        fields=[
-            FieldOut(
-                name=f.name,
-                label=f.label,
-                kind=f.kind.value,
-                required=f.required,
-                max_length=f.max_length,
-                choices=dict(f.choices),
-                minimum=f.minimum,
-                maximum=f.maximum,
-                help=f.help,
-            )
-            for f in d.fields
-        ],
+        fields=[field_out(f) for f in d.fields],
         statuses=[
             StatusOut(code=s.code, words=s.words, awaits=s.awaits.value if s.awaits else None)
             for s in d.statuses
@@ -81,6 +82,7 @@ def type_out(d: ContactType) -> ContactTypeOut:
                 by=s.by.value,
                 needs_reason=s.needs_reason,
                 window=s.window,
+                inputs=[field_out(f) for f in s.inputs],
             )
             for s in d.workflow
         ],
@@ -128,6 +130,7 @@ def contact_out(session: Session, actor: Actor, contact_id: int) -> ContactOut:
                 respond_by=p.respond_by,
                 overdue=p.overdue,
                 share=dict(p.share),
+                share_words=p.share_words,
             )
             for p in v.parts
         ],
@@ -155,6 +158,7 @@ def contact_out(session: Session, actor: Actor, contact_id: int) -> ContactOut:
                 label=a.label,
                 needs_reason=a.needs_reason,
                 leads_to=a.to_words,
+                takes=[f.name for f in a.inputs],
             )
             for a in v.actions
         ],
@@ -284,7 +288,9 @@ def submit(contact_id: RowId, session: DbSession, actor: CurrentActor) -> Contac
     responses={**JSON_BODY, **refusals(403, 404, 409)},
 )
 def act(contact_id: RowId, body: ActionIn, session: DbSession, actor: CurrentActor) -> ContactOut:
-    """Take a step of the contact type's workflow (``actions`` of the contact lists yours)."""
+    """Take a step of the contact type's workflow (``actions`` of the contact lists yours),
+    with the values the step takes: a shipper accepts or disputes its Supplier Theft of Gas
+    share; the operator resolves a dispute (uphold, amend with ``amended_kwh``, withdraw)."""
     service.act(
         session,
         actor=actor,
@@ -292,6 +298,7 @@ def act(contact_id: RowId, body: ActionIn, session: DbSession, actor: CurrentAct
         action=body.action,
         reason=body.reason,
         involvement_id=body.involvement_id,
+        inputs=body.values,
         now=utcnow(),
     )
     return contact_out(session, actor, contact_id)

@@ -38,6 +38,12 @@ class ActionIn(RequestBody):
         le=MAX_ROW_ID,
         description="Whose part the step is on; default: your own part, or the only one it fits",
     )
+    values: dict[str, FormValue] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="The values the step takes (its inputs in /contact-types), e.g. the"
+        " operator's amended_kwh when amending a Supplier Theft of Gas share",
+    )
 
 
 class NoteIn(RequestBody):
@@ -70,6 +76,7 @@ class StepOut(Strict):
     by: str
     needs_reason: bool
     window: str | None
+    inputs: list[FieldOut] = Field(description="Values the step takes besides its reason")
 
 
 class ContactTypeOut(Strict):
@@ -96,6 +103,7 @@ class PartOut(Strict):
     respond_by: datetime | None
     overdue: bool
     share: dict[str, Any]
+    share_words: str = Field(description="The share in words (days held, energy), if any")
 
 
 class EventOut(Strict):
@@ -133,6 +141,7 @@ class ActionOut(Strict):
     label: str
     needs_reason: bool
     leads_to: str
+    takes: list[str] = Field(description="The names of the values the step takes")
 
 
 class ContactOut(Strict):

@@ -47,7 +47,16 @@ from sqlalchemy.orm import Session
 from meterhub.audit.service import Actor, record
 from meterhub.contacts import attachments as files
 from meterhub.contacts.catalogue import CONTACT_TYPES, contact_type
-from meterhub.contacts.definitions import ContactType, FieldErrors, Side, Step
+from meterhub.contacts.definitions import (
+    ContactType,
+    Field,
+    FieldError,
+    FieldErrors,
+    PartMoved,
+    Side,
+    Step,
+    StepTaken,
+)
 from meterhub.contacts.models import (
     Contact,
     ContactAttachment,
@@ -294,8 +303,13 @@ def submit(session: Session, *, actor: Actor, contact_id: int, now: datetime) ->
     contact = _own_draft(session, actor=actor, contact_id=contact_id)
     definition = contact_type(contact.contact_type)
     _may_raise(session, actor=actor, definition=definition)
+    reference = None
     try:
         values = definition.parse(contact.values, complete=True)
+        if definition.exclusive_check:
+            # Taken first, so concurrent submits of the type queue here; a refusal rolls the
+            # number back with the caller's transaction.
+            reference = next_reference(session, prefix=definition.prefix)
         errors = definition.check(session, values, contact.raising_party_id, uk_day(now))
         if errors:
             raise FieldErrors(errors)
@@ -314,7 +328,7 @@ def submit(session: Session, *, actor: Actor, contact_id: int, now: datetime) ->
         if definition.submit_window and first.awaits is not None
         else None
     )
-    contact.reference = next_reference(session, prefix=definition.prefix)
+    contact.reference = reference or next_reference(session, prefix=definition.prefix)
     contact.status = OPEN
     contact.submitted_at = now
     contact.updated_at = now
@@ -384,6 +398,7 @@ class Action:
     label: str
     needs_reason: bool
     to_words: str
+    inputs: tuple[Field, ...] = ()
 
 
 def _may_take(
@@ -415,6 +430,7 @@ def actions_for(session: Session, *, actor: Actor, contact: Contact) -> list[Act
             label=step.label,
             needs_reason=step.needs_reason,
             to_words=definition.words(step.to_status),
+            inputs=step.inputs,
         )
         for part in parts
         for step in definition.steps_from(part.status)
@@ -430,12 +446,13 @@ def act(
     action: str,
     reason: str = "",
     involvement_id: int | None = None,
+    inputs: Mapping[str, Any] | None = None,
     now: datetime,
 ) -> Contact:
     """Take a step of the contact type's workflow on one party's part: ``involvement_id``, or
-    the actor's own part, or the only part the step applies to. Refused with 409 when the
-    workflow has no such step from the part's status now, and 403 when the step is another
-    side's."""
+    the actor's own part, or the only part the step applies to, with the values the step takes
+    (``inputs``, checked field by field). Refused with 409 when the workflow has no such step
+    from the part's status now, and 403 when the step is another side's."""
     contact = get_contact(session, actor=actor, contact_id=contact_id)
     if contact.status != OPEN:
         raise InvalidTransition(
@@ -470,6 +487,7 @@ def act(
         )
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"a reason is at most {MAX_REASON} characters", code="reason_too_long")
+    given = _step_inputs(step, inputs or {})
     moved = _apply_step(
         session,
         definition=definition,
@@ -479,6 +497,8 @@ def act(
         actor_party_id=actor.party_id,
         reason=reason,
         now=now,
+        changes=given or None,
+        inputs=given,
     )
     if not moved.count:
         raise InvalidTransition(
@@ -497,6 +517,27 @@ def act(
     _tell_step(session, definition=definition, step=step, moved=moved, by=actor.name, now=now)
     session.refresh(contact)
     return contact
+
+
+def _step_inputs(step: Step, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a step takes, each checked by its field; any other is refused."""
+    errors: dict[str, str] = {}
+    for name in sorted(set(raw) - {f.name for f in step.inputs}):
+        errors[name] = f"is not taken by the step {step.label!r}"
+    values: dict[str, Any] = {}
+    for f in step.inputs:
+        try:
+            value = f.parse(raw.get(f.name))
+        except FieldError as exc:
+            errors[f.name] = str(exc)
+            continue
+        if value is None and f.required:
+            errors[f.name] = "is required"
+        elif value is not None:
+            values[f.name] = value
+    if errors:
+        raise _invalid(FieldErrors(errors))
+    return values
 
 
 def _part_for(
@@ -599,13 +640,18 @@ def _apply_step(
     now: datetime,
     changes: Mapping[str, Any] | None = None,
     named_enough: Collection[int] = (),
+    inputs: Mapping[str, Any] | None = None,
 ) -> Moved:
     """Move the parts ``where`` selects that are in the step's status to its next, as sets:
     one ``INSERT ... SELECT`` writes each part's history line, one ``UPDATE`` moves them and
     sets the deadline the step's window opens, one more brings their contacts' summaries
     (open or closed, next deadline, whose move) up to date. Parts no longer in the step's
     status are left as they are (on PostgreSQL the parts are locked first, so a person's step
-    and the sweep's never both move one)."""
+    and the sweep's never both move one).
+
+    The type's ``on_step`` hook then gets exactly the parts this call moved (read before the
+    ``UPDATE``, by the same guard), so what it does (a posting to settlement) happens once per
+    part moved, whether a person took the step or the sweep deemed it."""
     part = ContactInvolvement
     to = definition.status(step.to_status)
     due = (
@@ -621,6 +667,7 @@ def _apply_step(
     )
     if not moved.count:
         return moved
+    taken = _parts_moved(session, guard) if definition.on_step is not None else ()
     detail = {"respond_by": due.isoformat() if due else None, **(changes or {})}
     last_event = session.scalar(select(func.max(ContactEvent.id))) or 0
     session.execute(
@@ -659,7 +706,43 @@ def _apply_step(
     )
     _refresh_contacts(session, since_event=last_event, now=now)
     session.expire_all()
+    if definition.on_step is not None and taken:
+        definition.on_step(
+            session,
+            StepTaken(
+                step=step,
+                parts=taken,
+                actor_name=actor_name,
+                reason=reason,
+                inputs=dict(inputs or {}),
+                deemed=actor_party_id is None and actor_name == DEADLINE_ACTOR,
+                now=now,
+            ),
+        )
     return moved
+
+
+def _parts_moved(session: Session, guard: ColumnElement[bool]) -> tuple[PartMoved, ...]:
+    part = ContactInvolvement
+    rows = session.execute(
+        select(
+            part.id, part.contact_id, Contact.reference, part.party_id, part.share, Contact.values
+        )
+        .join(Contact, Contact.id == part.contact_id)
+        .where(guard)
+        .order_by(part.id)
+    ).all()
+    return tuple(
+        PartMoved(
+            involvement_id=i,
+            contact_id=c,
+            reference=ref or "",
+            party_id=p,
+            share=share or {},
+            values=values or {},
+        )
+        for i, c, ref, p, share, values in rows
+    )
 
 
 #: A submitted contact's summary, recomputed from its parts in one aggregate each: open while
@@ -773,7 +856,8 @@ def sweep(
                     },
                 )
                 key = (definition.code, action)
-                result.moved[key] = result.moved.get(key, 0) + moved.count
+                if moved.count:  # a type with nothing due is not in the result (nor the audit)
+                    result.moved[key] = result.moved.get(key, 0) + moved.count
                 for party_id, (n, first) in moved.told.items():
                     count, named = told.get((definition.code, action, party_id), (0, []))
                     told[(definition.code, action, party_id)] = (count + n, (named + first)[:NAMED])
@@ -1047,6 +1131,7 @@ class PartView:
     respond_by: datetime | None
     overdue: bool
     share: Mapping[str, Any]
+    share_words: str = ""
 
 
 @dataclass(frozen=True)
@@ -1149,6 +1234,9 @@ def view(session: Session, *, actor: Actor, contact_id: int, now: datetime) -> C
                 respond_by=p.respond_by,
                 overdue=p.awaiting is not None and p.respond_by is not None and p.respond_by <= now,
                 share=p.share,
+                share_words=definition.share_words(p.share)
+                if definition.share_words and p.share
+                else "",
             )
             for p in parts
         ],

@@ -281,28 +281,42 @@ def submit(
 
 
 @router.post("/contacts/{contact_id}/act")
-def act(
+async def act(
     request: Request,
     db: DbSession,
     me: CurrentUser,
     web: CurrentWebSession,
     contact_id: int,
-    action: Annotated[str, Form()] = "",
-    involvement_id: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Take one of the steps the contact's page offers."""
-    check_csrf(web, csrf_token)
-    service.act(
-        db,
-        actor=me.actor,
-        contact_id=contact_id,
-        action=action,
-        reason=reason,
-        involvement_id=_digits(involvement_id, "involvement") if involvement_id else None,
-        now=portal_now(request),
-    )
+    """Take one of the steps the contact's page offers, with the values the step takes (sent
+    as ``f_<name>``: the operator's amended energy)."""
+    form = await request.form()
+
+    def text_of(name: str) -> str:
+        value = form.get(name, "")
+        return value if isinstance(value, str) else ""
+
+    check_csrf(web, text_of("csrf_token"))
+    involvement_id = text_of("involvement_id")
+    inputs = {
+        key[len(PREFIX) :]: value
+        for key, value in form.multi_items()
+        if key.startswith(PREFIX) and isinstance(value, str)
+    }
+
+    def take() -> None:
+        service.act(
+            db,
+            actor=me.actor,
+            contact_id=contact_id,
+            action=text_of("action"),
+            reason=text_of("reason"),
+            involvement_id=_digits(involvement_id, "involvement") if involvement_id else None,
+            inputs=inputs,
+            now=portal_now(request),
+        )
+
+    await run_in_threadpool(take)
     return redirect(request, f"{CONTACTS_PATH}/{contact_id}")
 
 

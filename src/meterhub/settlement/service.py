@@ -357,6 +357,12 @@ def amend_adjustment(
 # ---------------------------------------------------------------- reading
 
 
+def posting(session: Session, *, posting_key: str) -> Posting | None:
+    """The posting made under ``posting_key``, if any: what a caller reads to tell whether a
+    share it is about to withdraw or amend was posted (reversing needs a posting)."""
+    return _by_key(session, _check_key(posting_key))
+
+
 def ledger(session: Session, *, actor: Actor, mprn: str) -> Sequence[EnergyAdjustment]:
     """The MPRN's postings in order (a shipper sees its own; the operator all)."""
     stmt = select(EnergyAdjustment).where(EnergyAdjustment.mprn == mprn.strip())

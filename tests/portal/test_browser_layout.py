@@ -188,6 +188,7 @@ def kinds(session: Session) -> list[Kind]:
         Kind("agent", world.agent.code, make_login(session, party=world.agent)),
         Kind("operator", world.dcc.code, make_login(session, party=world.dcc)),
         Kind("gas-network", "DNLAY", raise_a_theft_of_gas(session)),
+        Kind("recco", "RCLAY", log_a_supplier_theft(session)),
     ]
     session.commit()
     return out
@@ -224,6 +225,56 @@ def raise_a_theft_of_gas(session: Session) -> Login:
     contacts.submit(session, actor=actor, contact_id=draft.id, now=utcnow())
     contacts.add_note(
         session, actor=actor, contact_id=draft.id, text="Photographs follow. " * 20, now=utcnow()
+    )
+    return login
+
+
+def log_a_supplier_theft(session: Session) -> Login:
+    """RECCo's login, with a Supplier Theft of Gas split between two shippers, one of which
+    disputed its share (so the operator's page offers to uphold, amend or withdraw it)."""
+    recco = make_party(session, code="RCLAY", roles=("RECCO",))
+    dn = make_party(session, code="DNSUT", roles=("DN",), kind="gas_transporter")
+    first = make_party(session, code="SHSUTA", roles=("SHIPPER",))
+    second = make_party(session, code="SHSUTB", roles=("SHIPPER",))
+    supplier = make_party(session, code="GSSUT", roles=("GS",))
+    for shipper, start, end in (
+        (first, date(2024, 1, 1), date(2024, 6, 30)),
+        (second, date(2024, 7, 1), None),
+    ):
+        make_registration(
+            session,
+            mpxn="7654322",
+            supplier=supplier,
+            network=dn,
+            shipper=shipper,
+            effective_from=start,
+            effective_to=end,
+        )
+    login = make_login(session, party=recco)
+    actor = actor_for(login.user, "portal")
+    draft = contacts.save_draft(
+        session,
+        actor=actor,
+        contact_type_code="SUT",
+        values={
+            "mprn": "7654322",
+            "theft_from": "2024-06-01",
+            "theft_to": "2024-07-31",
+            "estimated_kwh": 6100,
+            "method": "meter_tampering",
+            "evidence": "B" * 300,
+            "reporting_supplier": "GSSUT",
+        },
+        now=utcnow(),
+    )
+    contacts.submit(session, actor=actor, contact_id=draft.id, now=utcnow())
+    contacts.act(
+        session,
+        actor=actor_for(make_api_login(session, party=second).user, "api"),
+        contact_id=draft.id,
+        action="dispute",
+        reason="The meter was found sealed on our first read. " * 5,
+        now=utcnow(),
     )
     return login
 
@@ -307,6 +358,11 @@ def pages_of(page: Page, base: str, kind: Kind) -> dict[str, str]:
         ("/portal/transfers", "a[href^='/portal/transfers/']", "transfer"),
         ("/portal/contacts?queue=all", "table.contacts a[href^='/portal/contacts/']", "contact"),
         ("/portal/contacts", "a[href^='/portal/contacts/new']", "contact-form"),
+        (
+            "/portal/contacts?queue=all&type=SUT",
+            "table.contacts a[href^='/portal/contacts/']",
+            "contact-sut",
+        ),
     ):
         page.goto(f"{base}{listing}")
         first = page.locator(pattern).first
@@ -372,4 +428,5 @@ class TestNothingIsWiderThanTheWindow:
             "contacts",
             "contact",
             "contact-form",
+            "contact-sut",
         } <= checked

@@ -3,15 +3,18 @@ days held, accepted, disputed or deemed accepted, and posted to settlement exact
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
 
-from meterhub.config import get_settings
+from meterhub.config import Settings, get_settings
 from meterhub.contacts import service as contacts
 from meterhub.contacts.catalogue import contact_type
 from meterhub.contacts.sut import RESPONSE_DAYS, SUPPLIER_THEFT_OF_GAS, split_by_days
+from meterhub.db.session import begin_write, get_sessionmaker
 from meterhub.errors import InvalidInput, InvalidTransition, PermissionDenied
 from meterhub.kit.business_days import deadline_after
 from meterhub.notifications import service as notifications
@@ -387,3 +390,52 @@ class TestScoping:
                 contacts.get_contact(session, actor=gas.actor(login), contact_id=contact.id)
         for login in (gas.shipper_b_login, gas.operator_login, theft.recco_login):
             assert contacts.get_contact(session, actor=gas.actor(login), contact_id=contact.id)
+
+
+class TestConcurrentSubmits:
+    def test_two_overlapping_claims_submitted_at_once_are_not_both_taken(
+        self, session: Session, theft: TheftWorld, settings: Settings
+    ) -> None:
+        """The second submit queues until the first commits (at the SUT reference counter's row
+        on PostgreSQL, which it takes before its checks; at the write lock on SQLite), so its
+        overlap check sees the first claim and refuses it."""
+        actor = theft.actor(theft.recco_login)
+        drafts = [
+            contacts.save_draft(
+                session, actor=actor, contact_type_code="SUT", values=sut_values(), now=LOGGED
+            ).id
+            for _ in range(2)
+        ]
+        session.commit()
+        make = get_sessionmaker(settings.database_url)
+        first, second = make(), make()
+        outcome: list[str] = []
+
+        def submit_second() -> None:
+            try:
+                begin_write(second)
+                contacts.submit(second, actor=actor, contact_id=drafts[1], now=LOGGED)
+                second.commit()
+                outcome.append("submitted")
+            except InvalidInput as exc:
+                second.rollback()
+                outcome.append(exc.code)
+
+        try:
+            begin_write(first)
+            contacts.submit(first, actor=actor, contact_id=drafts[0], now=LOGGED)
+            waiting = threading.Thread(target=submit_second)
+            waiting.start()
+            time.sleep(0.5)  # the second is waiting for the first now
+            first.commit()
+            waiting.join(timeout=30)
+        finally:
+            first.close()
+            second.close()
+        assert outcome == ["invalid_contact"]
+        session.expire_all()
+        submitted = [
+            c.reference
+            for c in (contacts.get_contact(session, actor=actor, contact_id=i) for i in drafts)
+        ]
+        assert submitted == ["SUT-000001", None]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from meterhub.config import Settings, get_settings
 from meterhub.contacts import service as contacts
 from meterhub.contacts.catalogue import contact_type
+from meterhub.contacts.definitions import PartMoved, StepTaken
 from meterhub.contacts.sut import RESPONSE_DAYS, SUPPLIER_THEFT_OF_GAS, split_by_days
 from meterhub.db.session import begin_write, get_sessionmaker
 from meterhub.errors import InvalidInput, InvalidTransition, PermissionDenied
@@ -439,3 +440,60 @@ class TestConcurrentSubmits:
             for c in (contacts.get_contact(session, actor=actor, contact_id=i) for i in drafts)
         ]
         assert submitted == ["SUT-000001", None]
+
+
+class TestTheLedgerFollowsTheOutcome:
+    """The type's hook, as the engine calls it, for outcomes that follow a posting."""
+
+    def taken(self, session: Session, theft: TheftWorld, action: str, **inputs: object) -> None:
+        contact = log_claim(session, theft, theft_from="2024-07-01")  # SHPB's alone
+        contacts.act(
+            session,
+            actor=theft.actor(theft.gas.shipper_b_login),
+            contact_id=contact.id,
+            action="accept",
+            now=LOGGED,
+        )
+        [part] = contacts.involvements(session, contact_id=contact.id)
+        step = SUPPLIER_THEFT_OF_GAS.step("disputed", action)
+        assert step is not None and SUPPLIER_THEFT_OF_GAS.on_step is not None
+        SUPPLIER_THEFT_OF_GAS.on_step(
+            session,
+            StepTaken(
+                step=step,
+                parts=(
+                    PartMoved(
+                        involvement_id=part.id,
+                        contact_id=contact.id,
+                        reference="SUT-000001",
+                        party_id=part.party_id,
+                        share=part.share,
+                        values=contact.values,
+                    ),
+                ),
+                actor_name="operator",
+                reason="Found to be another site",
+                inputs=inputs,
+                deemed=False,
+                now=LOGGED,
+            ),
+        )
+
+    def test_a_posted_share_withdrawn_is_reversed(
+        self, session: Session, theft: TheftWorld
+    ) -> None:
+        self.taken(session, theft, "withdraw")
+        assert postings(session, theft) == [
+            ("SUT-000001/SHPB", 6_100_000, "SHPB"),
+            ("SUT-000001/SHPB:reversal", -6_100_000, "SHPB"),
+        ]
+
+    def test_a_posted_share_amended_is_reversed_and_posted_again(
+        self, session: Session, theft: TheftWorld
+    ) -> None:
+        self.taken(session, theft, "amend", amended_kwh=1_000)
+        assert postings(session, theft) == [
+            ("SUT-000001/SHPB", 6_100_000, "SHPB"),
+            ("SUT-000001/SHPB:reversal", -6_100_000, "SHPB"),
+            ("SUT-000001/SHPB/amended", 1_000_000, "SHPB"),
+        ]

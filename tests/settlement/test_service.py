@@ -248,3 +248,43 @@ class TestScoping:
                 shipper_code="SHIPA",
                 now=T0,
             )
+
+
+class TestPostingManyShares:
+    def share(self, gas: Gas, key: str, wh: int = 1_500) -> service.Share:
+        return service.Share(
+            posting_key=key,
+            mprn=MPRN,
+            period_start=date(2024, 1, 1),
+            period_end=date(2024, 1, 31),
+            energy_wh=wh,
+            shipper_party_id=gas.shipper.id,
+        )
+
+    def test_each_share_is_posted_and_invoiced_once(self, session: Session, gas: Gas) -> None:
+        shares = [self.share(gas, f"SUT-{n}/SHIPA") for n in range(1, 8)]
+        assert service.post_shares(session, actor=SYSTEM, shares=shares, now=T0) == 7
+        assert service.post_shares(session, actor=SYSTEM, shares=shares, now=T0) == 0
+        lines = service.invoice_lines(session, actor=SYSTEM, shipper_code="SHIPA")
+        assert [line.energy_wh for line in lines] == [1_500] * 7
+        assert {line.amount_pence for line in lines} == {service.amount_pence(1_500, 3_500)}
+        assert len(service.ledger(session, actor=SYSTEM, mprn=MPRN)) == 7
+        assert entries_for(session, object_type="settlement_adjustment", object_id="SUT-3/SHIPA")
+
+    def test_a_key_posted_with_other_figures_is_a_conflict(
+        self, session: Session, gas: Gas
+    ) -> None:
+        service.post_shares(session, actor=SYSTEM, shares=[self.share(gas, "SUT-1/SHIPA")], now=T0)
+        with pytest.raises(Conflict):
+            service.post_shares(
+                session, actor=SYSTEM, shares=[self.share(gas, "SUT-1/SHIPA", wh=9)], now=T0
+            )
+
+    def test_only_the_operator_posts_and_only_to_shippers(self, session: Session, gas: Gas) -> None:
+        shipper = actor_for(make_api_login(session, party=gas.shipper).user, "api")
+        with pytest.raises(PermissionDenied):
+            service.post_shares(session, actor=shipper, shares=[self.share(gas, "K")], now=T0)
+        supplier = make_party(session, code="NOTSHIP", roles=("GS",))
+        bad = service.Share("K", MPRN, date(2024, 1, 1), date(2024, 1, 2), 5, supplier.id)
+        with pytest.raises(InvalidInput):
+            service.post_shares(session, actor=SYSTEM, shares=[bad], now=T0)

@@ -223,24 +223,36 @@ def _post(
 
 def _on_step(session: Session, taken: StepTaken) -> None:
     """The ledger follows the share's outcome: posted when accepted (by the shipper or by the
-    deadline), upheld or amended; reversed when withdrawn after a posting."""
+    deadline: the sweep's whole batch in set statements) or upheld, its amended energy posted
+    when amended, reversed when withdrawn after a posting."""
     to = taken.step.to_status
     if to not in (*POSTED, "withdrawn"):
         return
     codes = parties.party_codes(session, ids={p.party_id for p in taken.parts})
+    if to in ("accepted", "upheld"):
+        settlement.post_shares(
+            session,
+            actor=_POSTER,
+            shares=[
+                settlement.Share(
+                    posting_key=posting_key(part.reference, codes[part.party_id]),
+                    mprn=part.values["mprn"],
+                    period_start=_period(part.values)[0],
+                    period_end=_period(part.values)[1],
+                    energy_wh=int(part.share["energy_wh"]),
+                    shipper_party_id=part.party_id,
+                )
+                for part in taken.parts
+                if int(part.share["energy_wh"]) > 0
+            ],
+            now=taken.now,
+        )
+        return
     for part in taken.parts:
         shipper = codes[part.party_id]
         key = posting_key(part.reference, shipper)
         posted = settlement.posting(session, posting_key=key)
-        if to in ("accepted", "upheld"):
-            _post(
-                session,
-                part,
-                shipper=shipper,
-                energy_wh=int(part.share["energy_wh"]),
-                now=taken.now,
-            )
-        elif to == "amended":
+        if to == "amended":
             amended_wh = int(taken.inputs["amended_kwh"]) * _WH_PER_KWH
             session.execute(
                 update(ContactInvolvement)

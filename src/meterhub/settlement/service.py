@@ -21,11 +21,11 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from meterhub.audit.service import Actor, record
+from meterhub.audit.service import Actor, record, record_many
 from meterhub.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from meterhub.parties import service as parties
 from meterhub.parties.roles import Role
@@ -260,6 +260,120 @@ def post_adjustment(
     if (a.mprn, a.period_start, a.period_end, a.energy_wh, a.shipper_party_id) != wanted:
         raise Conflict(f"posting {key} was made with other figures", code="posting_key_reused")
     return found
+
+
+@dataclass(frozen=True)
+class Share:
+    """One accepted share to post: ``energy_wh`` at ``mprn`` over the period to the shipper."""
+
+    posting_key: str
+    mprn: str
+    period_start: date
+    period_end: date
+    energy_wh: int
+    shipper_party_id: int
+
+
+#: Keys read or written per statement by ``post_shares``.
+_SHARES_CHUNK = 5_000
+
+
+def post_shares(session: Session, *, actor: Actor, shares: Sequence[Share], now: datetime) -> int:
+    """Post many accepted shares at once, as ``post_adjustment`` would each, in set statements:
+    what the deadline sweep's deemed acceptances need, a batch at a time. Every share is priced
+    at the one rate in force today. A key posted before with the same figures is left as it
+    is (nothing is posted twice); with other figures it is a conflict. The caller vouches for
+    the meter points (a theft claim's MPRN was checked as gas when it was submitted); the
+    shippers are checked here. Returns how many were posted now."""
+    _operator(actor)
+    if not shares:
+        return 0
+    roles = parties.party_role_lists(session)
+    for share in shares:
+        _check_key(share.posting_key)
+        if not 0 < share.energy_wh <= _MAX_ENERGY_WH or share.period_end < share.period_start:
+            raise InvalidInput(f"{share.posting_key}: bad energy or period", code="bad_energy")
+        if Role.SHIPPER.value not in roles.get(share.shipper_party_id, ()):
+            raise InvalidInput(f"{share.posting_key}: not a shipper", code="not_a_shipper")
+    rate = unit_rate_on(session, day=now.date())
+    posted = 0
+    for start in range(0, len(shares), _SHARES_CHUNK):
+        chunk = {s.posting_key: s for s in shares[start : start + _SHARES_CHUNK]}
+        known = session.execute(
+            select(
+                EnergyAdjustment.posting_key,
+                EnergyAdjustment.mprn,
+                EnergyAdjustment.period_start,
+                EnergyAdjustment.period_end,
+                EnergyAdjustment.energy_wh,
+                EnergyAdjustment.shipper_party_id,
+            ).where(EnergyAdjustment.posting_key.in_(list(chunk)))
+        ).all()
+        for key, *figures in known:
+            s = chunk.pop(key)
+            wanted = [s.mprn, s.period_start, s.period_end, s.energy_wh, s.shipper_party_id]
+            if figures != wanted:
+                raise Conflict(
+                    f"posting {key} was made with other figures", code="posting_key_reused"
+                )
+        if not chunk:
+            continue
+        ids = dict(
+            session.execute(
+                insert(EnergyAdjustment).returning(
+                    EnergyAdjustment.posting_key, EnergyAdjustment.id
+                ),
+                [
+                    {
+                        "posting_key": s.posting_key,
+                        "mprn": s.mprn,
+                        "period_start": s.period_start,
+                        "period_end": s.period_end,
+                        "energy_wh": s.energy_wh,
+                        "shipper_party_id": s.shipper_party_id,
+                        "reason": "",
+                        "posted_at": now,
+                    }
+                    for s in chunk.values()
+                ],
+            ).all()
+        )
+        lines = [
+            {
+                "adjustment_id": ids[s.posting_key],
+                "shipper_party_id": s.shipper_party_id,
+                "charge_type": CHARGE_TYPE,
+                "energy_wh": s.energy_wh,
+                "pence_per_mwh": rate.pence_per_mwh,
+                "rate_effective_from": rate.effective_from,
+                "amount_pence": amount_pence(s.energy_wh, rate.pence_per_mwh),
+                "created_at": now,
+            }
+            for s in chunk.values()
+        ]
+        session.execute(insert(InvoiceLine), lines)
+        record_many(
+            session,
+            actor=actor,
+            action="settlement.posted",
+            object_type="settlement_adjustment",
+            entries=[
+                (
+                    line_key,
+                    {
+                        "mprn": s.mprn,
+                        "period": [s.period_start.isoformat(), s.period_end.isoformat()],
+                        "energy_wh": s.energy_wh,
+                        "shipper_party_id": s.shipper_party_id,
+                        "amount_pence": line["amount_pence"],
+                    },
+                )
+                for (line_key, s), line in zip(chunk.items(), lines, strict=True)
+            ],
+            now=now,
+        )
+        posted += len(chunk)
+    return posted
 
 
 def reverse_adjustment(

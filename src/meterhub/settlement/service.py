@@ -21,11 +21,12 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Final
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from meterhub.audit.service import Actor, record, record_many
+from meterhub.db import bulk
 from meterhub.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from meterhub.parties import service as parties
 from meterhub.parties.roles import Role
@@ -276,6 +277,26 @@ class Share:
 
 #: Keys read or written per statement by ``post_shares``.
 _SHARES_CHUNK = 5_000
+_ADJUSTMENT_COLUMNS = (
+    "posting_key",
+    "mprn",
+    "period_start",
+    "period_end",
+    "energy_wh",
+    "shipper_party_id",
+    "reason",
+    "posted_at",
+)
+_LINE_COLUMNS = (
+    "adjustment_id",
+    "shipper_party_id",
+    "charge_type",
+    "energy_wh",
+    "pence_per_mwh",
+    "rate_effective_from",
+    "amount_pence",
+    "created_at",
+)
 
 
 def post_shares(session: Session, *, actor: Actor, shares: Sequence[Share], now: datetime) -> int:
@@ -318,40 +339,53 @@ def post_shares(session: Session, *, actor: Actor, shares: Sequence[Share], now:
                 )
         if not chunk:
             continue
+        day, stamp = bulk.encoders(session)
+        at = stamp(now)
+        bulk.write_rows(
+            session,
+            EnergyAdjustment.__table__,  # type: ignore[arg-type]
+            _ADJUSTMENT_COLUMNS,
+            [
+                (
+                    s.posting_key,
+                    s.mprn,
+                    day(s.period_start),
+                    day(s.period_end),
+                    s.energy_wh,
+                    s.shipper_party_id,
+                    "",
+                    at,
+                )
+                for s in chunk.values()
+            ],
+        )
         ids = dict(
             session.execute(
-                insert(EnergyAdjustment).returning(
-                    EnergyAdjustment.posting_key, EnergyAdjustment.id
-                ),
-                [
-                    {
-                        "posting_key": s.posting_key,
-                        "mprn": s.mprn,
-                        "period_start": s.period_start,
-                        "period_end": s.period_end,
-                        "energy_wh": s.energy_wh,
-                        "shipper_party_id": s.shipper_party_id,
-                        "reason": "",
-                        "posted_at": now,
-                    }
-                    for s in chunk.values()
-                ],
+                select(EnergyAdjustment.posting_key, EnergyAdjustment.id).where(
+                    EnergyAdjustment.posting_key.in_(list(chunk))
+                )
             ).all()
         )
+        rate_from = day(rate.effective_from) if rate.effective_from else None
         lines = [
-            {
-                "adjustment_id": ids[s.posting_key],
-                "shipper_party_id": s.shipper_party_id,
-                "charge_type": CHARGE_TYPE,
-                "energy_wh": s.energy_wh,
-                "pence_per_mwh": rate.pence_per_mwh,
-                "rate_effective_from": rate.effective_from,
-                "amount_pence": amount_pence(s.energy_wh, rate.pence_per_mwh),
-                "created_at": now,
-            }
+            (
+                ids[s.posting_key],
+                s.shipper_party_id,
+                CHARGE_TYPE,
+                s.energy_wh,
+                rate.pence_per_mwh,
+                rate_from,
+                amount_pence(s.energy_wh, rate.pence_per_mwh),
+                at,
+            )
             for s in chunk.values()
         ]
-        session.execute(insert(InvoiceLine), lines)
+        bulk.write_rows(
+            session,
+            InvoiceLine.__table__,  # type: ignore[arg-type]
+            _LINE_COLUMNS,
+            lines,
+        )
         record_many(
             session,
             actor=actor,
@@ -365,7 +399,7 @@ def post_shares(session: Session, *, actor: Actor, shares: Sequence[Share], now:
                         "period": [s.period_start.isoformat(), s.period_end.isoformat()],
                         "energy_wh": s.energy_wh,
                         "shipper_party_id": s.shipper_party_id,
-                        "amount_pence": line["amount_pence"],
+                        "amount_pence": line[6],
                     },
                 )
                 for (line_key, s), line in zip(chunk.items(), lines, strict=True)

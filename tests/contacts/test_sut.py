@@ -199,6 +199,8 @@ class TestAcceptance:
         session.commit()
         assert postings(session, theft) == [("SUT-000001/SHPA", 3_000_000, "SHPA")]
         assert invoiced(session, theft, "SHPA") == [3_000_000]
+        [told] = notifications.inbox(session, actor=theft.actor(theft.recco_login))
+        assert told.subject == "Supplier Theft of Gas SUT-000001: Accepted: posted to settlement"
         with pytest.raises(InvalidTransition):
             contacts.act(session, actor=shipper, contact_id=contact.id, action="accept", now=LOGGED)
         session.rollback()

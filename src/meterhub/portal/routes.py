@@ -9,11 +9,13 @@ portal paths and methods get the same page.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
 from meterhub.config import Settings
@@ -39,13 +41,10 @@ from meterhub.portal.web import PORTAL, render_error
 STATIC = Path(__file__).parent / "static"
 
 
-def install_portal(app: FastAPI, settings: Settings) -> None:
-    """Mount the portal's pages on ``app``."""
-    app.state.portal_cookie = SessionCookie(settings)
-    app.state.portal_clock = utcnow  # what the login throttle calls "now"; tests replace it
-    app.state.render_portal_error = render_error
-    app.mount(f"{PORTAL}/static", StaticFiles(directory=STATIC), name="portal_static")
-
+@functools.cache
+def _page_routes() -> tuple[BaseRoute, ...]:
+    """The portal's pages, built once per process and shared by every app made in it (as the
+    API's are: a page reads the app's settings from ``request.app.state``)."""
     portal = APIRouter(prefix=PORTAL, include_in_schema=False)
     portal.include_router(account.router)
     portal.include_router(home.router)
@@ -59,7 +58,19 @@ def install_portal(app: FastAPI, settings: Settings) -> None:
     portal.include_router(transfers.router)
     portal.include_router(charges.router)
     portal.include_router(contacts.router)
-    app.include_router(portal)
+    built = APIRouter()
+    built.include_router(portal)
+    return tuple(built.routes)
+
+
+def install_portal(app: FastAPI, settings: Settings) -> None:
+    """Mount the portal's pages on ``app``."""
+    app.state.portal_cookie = SessionCookie(settings)
+    app.state.portal_clock = utcnow  # what the login throttle calls "now"; tests replace it
+    app.state.render_portal_error = render_error
+    app.mount(f"{PORTAL}/static", StaticFiles(directory=STATIC), name="portal_static")
+
+    app.router.routes.extend(_page_routes())
 
     api_http_handler = app.exception_handlers.get(StarletteHTTPException)
 

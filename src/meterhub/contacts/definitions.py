@@ -22,7 +22,7 @@ Sides of a contact, in a workflow row's ``by`` and a status's ``awaits``:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -219,6 +219,29 @@ def _no_checks(
     return {}
 
 
+def parse_fields(
+    fields: Sequence[Field], raw: Mapping[str, Any], *, complete: bool, unknown: str
+) -> dict[str, Any]:
+    """The values ``raw`` gives for ``fields`` (a form's or a step's), each checked by its
+    field, and with ``complete`` every required one present; a name that is not one of them
+    is refused with ``unknown``. Raises ``FieldErrors`` naming each field."""
+    errors: dict[str, str] = {name: unknown for name in sorted(set(raw) - {f.name for f in fields})}
+    values: dict[str, Any] = {}
+    for f in fields:
+        try:
+            value = f.parse(raw.get(f.name))
+        except FieldError as exc:
+            errors[f.name] = str(exc)
+            continue
+        if value is None and complete and f.required:
+            errors[f.name] = "is required"
+        if value is not None:
+            values[f.name] = value
+    if errors:
+        raise FieldErrors(errors)
+    return values
+
+
 @dataclass(frozen=True)
 class ContactType:
     """A kind of contact. ``prefix`` starts its references (``TOG-000042``); ``raised_by`` the
@@ -318,24 +341,9 @@ class ContactType:
     def parse(self, raw: Mapping[str, Any], *, complete: bool) -> dict[str, Any]:
         """The stored values of a form: every field's shape checked, and with ``complete``
         (a submit) every required field present. Raises ``FieldErrors`` naming each field."""
-        errors: dict[str, str] = {}
-        unknown = sorted(set(raw) - {f.name for f in self.fields})
-        for name in unknown:
-            errors[name] = f"is not a field of a {self.title} contact"
-        values: dict[str, Any] = {}
-        for f in self.fields:
-            try:
-                value = f.parse(raw.get(f.name))
-            except FieldError as exc:
-                errors[f.name] = str(exc)
-                continue
-            if value is None and complete and f.required:
-                errors[f.name] = "is required"
-            if value is not None:
-                values[f.name] = value
-        if errors:
-            raise FieldErrors(errors)
-        return values
+        return parse_fields(
+            self.fields, raw, complete=complete, unknown=f"is not a field of a {self.title} contact"
+        )
 
     def summary(self, values: Mapping[str, Any]) -> str:
         """One line for a queue row: the summary fields' labels and values."""

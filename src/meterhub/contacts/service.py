@@ -50,12 +50,12 @@ from meterhub.contacts.catalogue import CONTACT_TYPES, contact_type
 from meterhub.contacts.definitions import (
     ContactType,
     Field,
-    FieldError,
     FieldErrors,
     PartMoved,
     Side,
     Step,
     StepTaken,
+    parse_fields,
 )
 from meterhub.contacts.models import (
     Contact,
@@ -521,23 +521,12 @@ def act(
 
 def _step_inputs(step: Step, raw: Mapping[str, Any]) -> dict[str, Any]:
     """The values a step takes, each checked by its field; any other is refused."""
-    errors: dict[str, str] = {}
-    for name in sorted(set(raw) - {f.name for f in step.inputs}):
-        errors[name] = f"is not taken by the step {step.label!r}"
-    values: dict[str, Any] = {}
-    for f in step.inputs:
-        try:
-            value = f.parse(raw.get(f.name))
-        except FieldError as exc:
-            errors[f.name] = str(exc)
-            continue
-        if value is None and f.required:
-            errors[f.name] = "is required"
-        elif value is not None:
-            values[f.name] = value
-    if errors:
-        raise _invalid(FieldErrors(errors))
-    return values
+    try:
+        return parse_fields(
+            step.inputs, raw, complete=True, unknown=f"is not taken by the step {step.label!r}"
+        )
+    except FieldErrors as exc:
+        raise _invalid(exc) from None
 
 
 def _part_for(
